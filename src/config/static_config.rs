@@ -1,0 +1,297 @@
+//! The static configuration as written: Traefik v3 key names, nothing compiled, no I/O.
+//!
+//! Field docs name the Traefik key and its default. Defaults are applied by `Default` impls and
+//! `#[serde(default)]`, so a missing key behaves exactly as in Traefik.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::Duration;
+
+/// The whole static configuration (Traefik's `traefik.yml`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StaticConfig {
+    /// `entryPoints.<name>`: the listeners. Traefik's default with none is `http` on `:80`;
+    /// tollgate's embedded default (see `config::DEFAULT_STATIC`) binds unprivileged ports.
+    pub entry_points: BTreeMap<String, EntryPoint>,
+    /// `providers`: where dynamic configuration comes from.
+    pub providers: Providers,
+    /// `log`: tollgate's own log (not the access log).
+    pub log: Log,
+    /// `core`
+    pub core: Core,
+    /// `accessLog`: present (even empty) turns the access log on, as in Traefik.
+    pub access_log: Option<AccessLog>,
+    /// `stats`: tollgate's own section, the bounded-memory traffic statistics.
+    pub stats: StatsSection,
+    /// `stateDirectory`: tollgate's own key, where snapshots live. Default: `$STATE_DIRECTORY`
+    /// (set by systemd's `StateDirectory=`), else `/var/lib/tollgate`.
+    pub state_directory: Option<String>,
+}
+
+/// `stats`: tollgate's own section (Traefik has none). Capacities bound the engine's memory.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StatsSection {
+    /// `enabled`, default `true`.
+    pub enabled: bool,
+    /// `anonymizeIP`: keep only /24 of IPv4 and /48 of IPv6 clients. Default `true`.
+    #[serde(rename = "anonymizeIP")]
+    pub anonymize_ip: bool,
+    /// `channelCapacity`: finished requests queued for the engine before drops. Default 8192.
+    pub channel_capacity: usize,
+}
+
+impl Default for StatsSection {
+    fn default() -> Self {
+        StatsSection { enabled: true, anonymize_ip: true, channel_capacity: 8192 }
+    }
+}
+
+/// `entryPoints.<name>`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EntryPoint {
+    /// `address`: `":80"`, `"127.0.0.1:8080"`, `"[::]:80"`; a `/tcp` suffix is accepted.
+    pub address: String,
+    /// `http`
+    pub http: EntryPointHttp,
+    /// `forwardedHeaders`
+    pub forwarded_headers: ForwardedHeaders,
+    /// `transport`
+    pub transport: EntryPointTransport,
+}
+
+/// `entryPoints.<name>.http`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EntryPointHttp {
+    /// `redirections`
+    pub redirections: Option<Redirections>,
+    /// `middlewares`: prepended to every router on this entry point.
+    pub middlewares: Vec<String>,
+}
+
+/// `entryPoints.<name>.http.redirections`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Redirections {
+    /// `entryPoint`
+    pub entry_point: Option<RedirectEntryPoint>,
+}
+
+/// `entryPoints.<name>.http.redirections.entryPoint`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RedirectEntryPoint {
+    /// `to`: the target entry point name (its port is used), or a literal port such as `":443"`.
+    pub to: String,
+    /// `scheme`, default `https`.
+    pub scheme: String,
+    /// `permanent`, default `true` (308/301 rather than 307/302).
+    pub permanent: bool,
+    /// `priority` of the generated catch-all router, default `i32::MAX - 1`.
+    pub priority: i64,
+}
+
+impl Default for RedirectEntryPoint {
+    fn default() -> Self {
+        RedirectEntryPoint {
+            to: String::new(),
+            scheme: "https".into(),
+            permanent: true,
+            priority: i64::from(i32::MAX) - 1,
+        }
+    }
+}
+
+/// `entryPoints.<name>.forwardedHeaders`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ForwardedHeaders {
+    /// `trustedIPs`: IPs or CIDRs whose `X-Forwarded-*` headers are kept. Default none.
+    #[serde(rename = "trustedIPs")]
+    pub trusted_ips: Vec<String>,
+    /// `insecure`: trust every client's forwarded headers. Default `false`.
+    pub insecure: bool,
+}
+
+/// `entryPoints.<name>.transport`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EntryPointTransport {
+    /// `respondingTimeouts`
+    pub responding_timeouts: RespondingTimeouts,
+    /// `lifeCycle`
+    pub life_cycle: LifeCycle,
+}
+
+/// `entryPoints.<name>.transport.respondingTimeouts`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RespondingTimeouts {
+    /// `readTimeout`: whole request read, headers and body. Default `60s`; `0` is none.
+    pub read_timeout: Duration,
+    /// `writeTimeout`: response write. Default `0` (none).
+    pub write_timeout: Duration,
+    /// `idleTimeout`: keep-alive wait between requests. Default `180s`.
+    pub idle_timeout: Duration,
+}
+
+impl Default for RespondingTimeouts {
+    fn default() -> Self {
+        RespondingTimeouts {
+            read_timeout: Duration::from_secs(60),
+            write_timeout: Duration::ZERO,
+            idle_timeout: Duration::from_secs(180),
+        }
+    }
+}
+
+/// `entryPoints.<name>.transport.lifeCycle`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LifeCycle {
+    /// `requestAcceptGraceTimeout`: keep accepting this long after SIGTERM. Default `0`.
+    pub request_accept_grace_timeout: Duration,
+    /// `graceTimeOut`: how long in-flight requests may finish after SIGTERM. Default `10s`.
+    pub grace_time_out: Duration,
+}
+
+impl Default for LifeCycle {
+    fn default() -> Self {
+        LifeCycle { request_accept_grace_timeout: Duration::ZERO, grace_time_out: Duration::from_secs(10) }
+    }
+}
+
+/// `providers`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Providers {
+    /// `providersThrottleDuration`: wait after a change before applying the next. Default `2s`.
+    pub providers_throttle_duration: Duration,
+    /// `file`
+    pub file: Option<FileProvider>,
+}
+
+impl Default for Providers {
+    fn default() -> Self {
+        Providers { providers_throttle_duration: Duration::from_secs(2), file: None }
+    }
+}
+
+/// `providers.file`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FileProvider {
+    /// `filename`: one dynamic configuration file.
+    pub filename: Option<String>,
+    /// `directory`: every `.yml`, `.yaml` and `.toml` file in it, merged.
+    pub directory: Option<String>,
+    /// `watch`: reload on change. Default `true`.
+    pub watch: bool,
+}
+
+impl Default for FileProvider {
+    fn default() -> Self {
+        FileProvider { filename: None, directory: None, watch: true }
+    }
+}
+
+/// `log`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Log {
+    /// `level`: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, PANIC. Default `ERROR`.
+    pub level: String,
+    /// `format`: `common` (readable lines), `json`, or tollgate's `journald`. Default `common`.
+    pub format: String,
+    /// `filePath`: write here instead of standard error.
+    pub file_path: Option<String>,
+    /// `noColor`
+    pub no_color: bool,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log { level: "ERROR".into(), format: "common".into(), file_path: None, no_color: false }
+    }
+}
+
+/// `core`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Core {
+    /// `defaultRuleSyntax`: `v3` (default) or `v2`.
+    pub default_rule_syntax: String,
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Core { default_rule_syntax: "v3".into() }
+    }
+}
+
+/// `accessLog`: the keys Traefik has; their behaviour lives in `logs`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccessLog {
+    /// `filePath`: where to write; empty means standard output.
+    pub file_path: Option<String>,
+    /// `format`: `common` (default) or `json`.
+    pub format: String,
+    /// `bufferingSize`: lines held before a write. Default `0`.
+    pub buffering_size: u64,
+    /// `filters`
+    pub filters: AccessLogFilters,
+    /// `fields`
+    pub fields: AccessLogFields,
+}
+
+impl Default for AccessLog {
+    fn default() -> Self {
+        AccessLog {
+            file_path: None,
+            format: "common".into(),
+            buffering_size: 0,
+            filters: AccessLogFilters::default(),
+            fields: AccessLogFields::default(),
+        }
+    }
+}
+
+/// `accessLog.filters`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccessLogFilters {
+    /// `statusCodes`: `"200"`, `"300-302"`, …
+    pub status_codes: Vec<String>,
+    /// `retryAttempts`
+    pub retry_attempts: bool,
+    /// `minDuration`
+    pub min_duration: Duration,
+}
+
+/// `accessLog.fields`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccessLogFields {
+    /// `defaultMode`: `keep` (default), `drop` or `redact`.
+    pub default_mode: Option<String>,
+    /// `names`: per-field mode.
+    pub names: BTreeMap<String, String>,
+    /// `headers`
+    pub headers: AccessLogHeaders,
+}
+
+/// `accessLog.fields.headers`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AccessLogHeaders {
+    /// `defaultMode`: `drop` (default), `keep` or `redact`.
+    pub default_mode: Option<String>,
+    /// `names`
+    pub names: BTreeMap<String, String>,
+}
