@@ -2,5 +2,9 @@
 //! one static binary for small boards. `docs/ARCHITECTURE.md` maps the modules to the data flow.
 
 pub mod config;
+pub mod middleware;
+pub mod provider;
+pub mod proxy;
 pub mod rule;
+pub mod runtime;
 pub mod stats;

@@ -1,0 +1,95 @@
+//! Message bodies. Both directions stream frame by frame, never buffered whole: memory per
+//! request stays at one frame whatever the body's size.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+/// Errors a body can end with: the peer's, passed through.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body on its way to a server: the client's stream, or none (health checks, requests
+/// without a body).
+pub enum RequestBody {
+    Empty,
+    Incoming(Incoming),
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            RequestBody::Empty => Poll::Ready(None),
+            RequestBody::Incoming(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RequestBody::Empty => true,
+            RequestBody::Incoming(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            RequestBody::Empty => SizeHint::with_exact(0),
+            RequestBody::Incoming(body) => body.size_hint(),
+        }
+    }
+}
+
+/// A response body on its way to the client: a server's stream, or bytes tollgate made (errors,
+/// redirects). `Done` callbacks (stats, access log) live in `finish::Tracked` around it.
+pub enum ResponseBody {
+    Empty,
+    Full(Option<Bytes>),
+    Incoming(Incoming),
+}
+
+impl ResponseBody {
+    pub fn text(text: &'static str) -> ResponseBody {
+        ResponseBody::Full(Some(Bytes::from_static(text.as_bytes())))
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.get_mut() {
+            ResponseBody::Empty => Poll::Ready(None),
+            ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            ResponseBody::Incoming(body) => Pin::new(body).poll_frame(cx).map_err(BodyError::from),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Empty => true,
+            ResponseBody::Full(bytes) => bytes.is_none(),
+            ResponseBody::Incoming(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ResponseBody::Empty => SizeHint::with_exact(0),
+            ResponseBody::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
+            ResponseBody::Full(None) => SizeHint::with_exact(0),
+            ResponseBody::Incoming(body) => body.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Entry points: listening sockets, the accept loop, and serving each connection with HTTP/1.1 or
+//! HTTP/2 (prior knowledge) under the entry point's timeouts and limits.
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+
+use super::finish::{ConnState, monotonic_ms};
+use super::handler::{ConnInfo, Shared, handle};
+use crate::config::static_config::EntryPoint;
+
+/// Go's `http.DefaultMaxHeaderBytes`, Traefik's default `maxHeaderBytes`.
+const MAX_HEADER_BYTES: usize = 1 << 20;
+/// Header lines accepted in one request; more is answered with 431.
+const MAX_HEADERS: usize = 512;
+/// Traefik's HTTP/2 default.
+const MAX_CONCURRENT_STREAMS: u32 = 250;
+/// How often a connection checks whether it has been idle too long.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// Why an entry point could not listen.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error(
+        "entry point `{name}`: address `{address}` is not host:port (expected e.g. `:80`, `127.0.0.1:8080`, `[::]:443`)"
+    )]
+    Address { name: String, address: String },
+    #[error("entry point `{name}`: cannot listen on {addr}: {source}")]
+    Bind { name: String, addr: SocketAddr, source: std::io::Error },
+}
+
+/// Parse Traefik's address forms: `:80`, `host:port`, `[v6]:port`, with an optional `/tcp`.
+pub fn parse_address(name: &str, address: &str) -> Result<(SocketAddr, bool), ListenError> {
+    let bad = || ListenError::Address { name: name.to_owned(), address: address.to_owned() };
+    let bare = address.strip_suffix("/tcp").unwrap_or(address);
+    if let Some(port) = bare.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        // No host: every address, IPv6 and IPv4 alike (as Go listens on ":80").
+        return Ok((SocketAddr::from(([0u16; 8], port)), true));
+    }
+    let addr = bare.parse::<SocketAddr>().map_err(|_| bad())?;
+    Ok((addr, false))
+}
+
+/// Bind an entry point's socket. `any` binds `[::]` dual-stack, falling back to `0.0.0.0` on
+/// machines without IPv6.
+pub fn bind(name: &str, address: &str) -> Result<StdListener, ListenError> {
+    let (addr, any) = parse_address(name, address)?;
+    let bind_err = |addr, source| ListenError::Bind { name: name.to_owned(), addr, source };
+    match bind_socket(addr, any) {
+        Ok(listener) => Ok(listener),
+        Err(err) if any && err.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
+            bind_socket(v4, false).map_err(|e| bind_err(v4, e))
+        }
+        Err(err) => Err(bind_err(addr, err)),
+    }
+}
+
+fn bind_socket(addr: SocketAddr, dual_stack: bool) -> std::io::Result<StdListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    if dual_stack {
+        socket.set_only_v6(false)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+/// Open connections of all entry points, for the drain at shutdown.
+#[derive(Default)]
+pub struct Connections {
+    open: AtomicUsize,
+    closed: Notify,
+}
+
+impl Connections {
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Wait until every connection has closed.
+    pub async fn drained(&self) {
+        loop {
+            let notified = self.closed.notified();
+            if self.open() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+struct OpenGuard(Arc<Connections>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.closed.notify_waiters();
+        }
+    }
+}
+
+/// Per-entry-point connection settings.
+pub struct ConnSettings {
+    builder: auto::Builder<TokioExecutor>,
+    idle_timeout: Option<Duration>,
+    /// Before the first request, a connection gets the shorter of this and the idle timeout.
+    read_timeout: Option<Duration>,
+}
+
+impl ConnSettings {
+    pub fn new(ep: &EntryPoint) -> ConnSettings {
+        let timeouts = &ep.transport.responding_timeouts;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            // Slowloris: a request's headers must arrive within readTimeout.
+            .header_read_timeout(timeouts.read_timeout.non_zero())
+            .max_buf_size(MAX_HEADER_BYTES + 4096)
+            .max_headers(MAX_HEADERS)
+            // Go writes canonical header names (`Content-Type`); some HTTP/1 clients rely on it.
+            .title_case_headers(true)
+            .keep_alive(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+            .max_header_list_size(MAX_HEADER_BYTES as u32);
+        ConnSettings {
+            builder,
+            idle_timeout: timeouts.idle_timeout.non_zero(),
+            read_timeout: timeouts.read_timeout.non_zero(),
+        }
+    }
+}
+
+/// Accept connections until `stop` turns true; each connection is served on its own task and
+/// told to finish its current requests and close when `stop` fires.
+pub async fn serve(
+    listener: TcpListener,
+    entrypoint: usize,
+    settings: Arc<ConnSettings>,
+    shared: Arc<Shared>,
+    connections: Arc<Connections>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                connections.open.fetch_add(1, Ordering::AcqRel);
+                let guard = OpenGuard(connections.clone());
+                let (settings, shared, stop) = (settings.clone(), shared.clone(), stop.clone());
+                tokio::spawn(async move {
+                    serve_connection(stream, peer, entrypoint, settings, shared, stop).await;
+                    drop(guard);
+                });
+            }
+            Err(err) => {
+                // Out of file descriptors or a connection reset before accept: the listener
+                // itself is fine. Back off briefly so an fd shortage does not spin.
+                tracing::warn!(error = %err, entrypoint = %shared.entrypoints[entrypoint].name, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    entrypoint: usize,
+    settings: Arc<ConnSettings>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let state = Arc::new(ConnState::default());
+    let opened_ms = monotonic_ms();
+    let info = Arc::new(ConnInfo { peer, entrypoint, tls: false, state: state.clone() });
+    let service = service_fn(move |req| {
+        let (info, shared) = (info.clone(), shared.clone());
+        async move { Ok::<_, std::convert::Infallible>(handle(req, &info, &shared).await) }
+    });
+    let conn = settings.builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut ticker = tokio::time::interval(IDLE_CHECK);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(err) = result {
+                    tracing::debug!(error = %err, client.addr = %peer, "connection ended with an error");
+                }
+                return;
+            }
+            _ = stop.wait_for(|s| *s), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = ticker.tick(), if !closing => {
+                if idle_too_long(&state, opened_ms, &settings) {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// Idle: no request in flight for `idleTimeout` (or, before any request, for the shorter of
+/// `readTimeout` and `idleTimeout`, so connections that never speak do not pile up).
+fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> bool {
+    let Some(since) = state.idle_since_ms() else { return false };
+    let limit = if state.requests() == 0 {
+        match (settings.read_timeout, settings.idle_timeout) {
+            (Some(r), Some(i)) => Some(r.min(i)),
+            (r, i) => r.or(i),
+        }
+    } else {
+        settings.idle_timeout
+    };
+    let Some(limit) = limit else { return false };
+    let since = since.max(opened_ms);
+    monotonic_ms().saturating_sub(since) >= limit.as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traefik_address_forms() {
+        let ok = |a: &str| parse_address("web", a).map(|(addr, any)| (addr.to_string(), any)).ok();
+        assert_eq!(ok(":80"), Some(("[::]:80".into(), true)));
+        assert_eq!(ok("127.0.0.1:8080"), Some(("127.0.0.1:8080".into(), false)));
+        assert_eq!(ok("[::1]:443"), Some(("[::1]:443".into(), false)));
+        assert_eq!(ok(":8080/tcp"), Some(("[::]:8080".into(), true)));
+        let err = parse_address("web", "localhost").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "entry point `web`: address `localhost` is not host:port (expected e.g. `:80`, `127.0.0.1:8080`, `[::]:443`)"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! The one place every request ends: when its response body is done (or dropped because the
+//! client went away) the `Hit` is completed and offered to the stats engine, and the connection
+//! learns the request is over (idle timeout).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+
+use super::body::{BodyError, ResponseBody};
+use crate::stats::Hit;
+
+/// Where finished requests go. Implementations never block: a full queue drops and counts.
+pub trait HitSink: Send + Sync {
+    fn offer(&self, hit: Hit);
+}
+
+/// What a connection knows about its requests, for the idle timeout.
+#[derive(Debug, Default)]
+pub(super) struct ConnState {
+    in_flight: AtomicU32,
+    /// Milliseconds since `epoch` when the last request ended (or the connection opened).
+    last_done_ms: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl ConnState {
+    pub(super) fn begin(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn end(&self, now_ms: u64) {
+        self.last_done_ms.store(now_ms, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// `Some(ms)`: idle since that time; `None`: a request is in flight.
+    pub(super) fn idle_since_ms(&self) -> Option<u64> {
+        (self.in_flight.load(Ordering::Relaxed) == 0)
+            .then(|| self.last_done_ms.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+/// Milliseconds on a monotonic clock shared by connections and the idle watchdog.
+pub(super) fn monotonic_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// The end-of-request work, carried by the response body until it is done.
+pub(super) struct Finish {
+    pub hit: Hit,
+    pub started: Instant,
+    pub sink: Option<Arc<dyn HitSink>>,
+    pub conn: Arc<ConnState>,
+}
+
+impl Finish {
+    fn complete(mut self, bytes_out: u64) {
+        self.hit.bytes_out = bytes_out;
+        self.hit.duration_us =
+            u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        self.conn.end(monotonic_ms());
+        if let Some(sink) = &self.sink {
+            sink.offer(self.hit);
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that counts what it sends and runs `Finish` at its end or drop.
+    pub struct Tracked {
+        #[pin]
+        body: ResponseBody,
+        bytes: u64,
+        finish: Option<Finish>,
+    }
+
+    impl PinnedDrop for Tracked {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(finish) = this.finish.take() {
+                finish.complete(*this.bytes);
+            }
+        }
+    }
+}
+
+impl Tracked {
+    pub(super) fn new(body: ResponseBody, finish: Finish) -> Tracked {
+        Tracked { body, bytes: 0, finish: Some(finish) }
+    }
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.project();
+        let polled = this.body.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    *this.bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
+                if let Some(finish) = this.finish.take() {
+                    finish.complete(*this.bytes);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

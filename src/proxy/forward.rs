@@ -1,0 +1,144 @@
+//! Forwarding one request to one server: the outbound request as Go's reverse proxy (Traefik's)
+//! builds it, the response with hop-by-hop headers removed, and protocol upgrades relayed.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode, Version, request};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+
+use super::body::{RequestBody, ResponseBody};
+use super::client::{Transport, UpstreamError};
+use super::headers::{append_forwarded_for, restore_upgrade, strip_hop_by_hop};
+use super::target::Target;
+
+/// What the forwarding step needs besides the request itself.
+pub(super) struct Outbound<'a> {
+    pub target: &'a Target,
+    pub transport: &'a Transport,
+    pub pass_host_header: bool,
+    pub client: IpAddr,
+}
+
+/// Send the request to the server and turn the answer (or failure) into the client's response.
+pub(super) async fn forward(
+    mut parts: request::Parts,
+    body: RequestBody,
+    out: Outbound<'_>,
+) -> Response<ResponseBody> {
+    let client_upgrade = parts.extensions.remove::<OnUpgrade>();
+    let upgrade = strip_hop_by_hop(&mut parts.headers);
+    if let Some(kind) = upgrade.clone() {
+        restore_upgrade(&mut parts.headers, kind);
+    }
+    append_forwarded_for(&mut parts.headers, out.client);
+
+    let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    // Go's proxy sends `;` in the query as `&` (Traefik keeps that behaviour).
+    let pq =
+        if pq.contains(';') { std::borrow::Cow::Owned(pq.replace(';', "&")) } else { pq.into() };
+    let Some(uri) = out.target.uri_for(&pq) else {
+        return error_response(StatusCode::BAD_REQUEST);
+    };
+    if !out.pass_host_header || !parts.headers.contains_key(header::HOST) {
+        // HTTP/2 clients send no Host header: the authority they asked for becomes it, unless
+        // passHostHeader is off, when the server's own authority does.
+        let host = match (out.pass_host_header, parts.uri.authority()) {
+            (true, Some(authority)) => authority.as_str().to_owned(),
+            _ => out.target.authority.as_str().to_owned(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&host) {
+            parts.headers.insert(header::HOST, value);
+        }
+    }
+
+    let mut outbound = Request::new(body);
+    *outbound.method_mut() = parts.method;
+    *outbound.uri_mut() = uri;
+    *outbound.headers_mut() = parts.headers;
+    *outbound.version_mut() = if out.target.h2c { Version::HTTP_2 } else { Version::HTTP_11 };
+    if out.target.h2c {
+        // HTTP/2 carries the authority in the URI, and forbids a Host that disagrees with it.
+        if let Some(host) = outbound.headers().get(header::HOST).and_then(|h| h.to_str().ok()) {
+            if let Some(uri) = with_authority(outbound.uri(), host) {
+                *outbound.uri_mut() = uri;
+            }
+        }
+        outbound.headers_mut().remove(header::HOST);
+    }
+
+    let mut response = match out.transport.send(outbound, out.target.h2c).await {
+        Ok(response) => response,
+        Err(err) => return upstream_failed(&err, out.target),
+    };
+
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        return relay_upgrade(response, client_upgrade, upgrade.is_some());
+    }
+    strip_hop_by_hop(response.headers_mut());
+    // The client gets our HTTP version, not the server's (an HTTP/1.0 server behind us must not
+    // turn the client's connection into HTTP/1.0).
+    *response.version_mut() = Version::HTTP_11;
+    response.map(ResponseBody::Incoming)
+}
+
+fn with_authority(uri: &http::Uri, host: &str) -> Option<http::Uri> {
+    let mut parts = uri.clone().into_parts();
+    parts.authority = Some(host.parse().ok()?);
+    http::Uri::from_parts(parts).ok()
+}
+
+fn upstream_failed(err: &UpstreamError, target: &Target) -> Response<ResponseBody> {
+    let status = err.status();
+    tracing::debug!(server = %target.url, error = %err, status = status.as_u16(), "request to server failed");
+    error_response(status)
+}
+
+/// A 101 from the server: answer the client with it, then splice the two connections once both
+/// sides have switched.
+fn relay_upgrade(
+    mut response: Response<Incoming>,
+    client_upgrade: Option<OnUpgrade>,
+    requested: bool,
+) -> Response<ResponseBody> {
+    let (Some(client_upgrade), true) = (client_upgrade, requested) else {
+        // A server may not switch protocols the client never asked for.
+        return error_response(StatusCode::BAD_GATEWAY);
+    };
+    let server_upgrade = hyper::upgrade::on(&mut response);
+    tokio::spawn(async move {
+        let (client, server) = match tokio::try_join!(client_upgrade, server_upgrade) {
+            Ok(both) => both,
+            Err(err) => {
+                tracing::debug!(error = %err, "protocol upgrade failed");
+                return;
+            }
+        };
+        let mut client = TokioIo::new(client);
+        let mut server = TokioIo::new(server);
+        if let Err(err) = tokio::io::copy_bidirectional(&mut client, &mut server).await {
+            tracing::debug!(error = %err, "upgraded connection ended with an error");
+        }
+    });
+    let (mut parts, _) = response.into_parts();
+    // Keep Connection/Upgrade on a 101: they are what the client is waiting for.
+    let kind = parts.headers.get(header::UPGRADE).cloned();
+    strip_hop_by_hop(&mut parts.headers);
+    if let Some(kind) = kind {
+        restore_upgrade(&mut parts.headers, kind);
+    }
+    Response::from_parts(parts, ResponseBody::Empty)
+}
+
+/// Traefik's error answer: the status and Go's status text as the body.
+pub(super) fn error_response(status: StatusCode) -> Response<ResponseBody> {
+    let text = status.canonical_reason().unwrap_or("");
+    let mut response = Response::new(ResponseBody::text(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}

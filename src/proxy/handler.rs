@@ -1,0 +1,323 @@
+//! The request path, in the order a request meets it:
+//!
+//! 1. framing checks (ambiguous lengths are refused before anything reads them),
+//! 2. the entry point's path normalisation and forwarded headers (rules see what Traefik's see),
+//! 3. routing on the table in force when the request arrived,
+//! 4. the router's middlewares, request phase,
+//! 5. the service (load balancer → server, weighted → child, mirroring → main + mirrors),
+//! 6. the middlewares' response phase, in reverse,
+//! 7. `finish`: the `Hit` when the response body ends.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode, Version, request};
+use hyper::body::Incoming;
+
+use super::body::{RequestBody, ResponseBody};
+use super::finish::{ConnState, Finish, HitSink, Tracked};
+use super::forward::{Outbound, error_response, forward};
+use super::headers::{ForwardedPolicy, Origin, is_websocket};
+use super::path;
+use super::service::{ServiceId, ServiceRt, add_cookies, choose};
+use super::table::RouteTable;
+use crate::middleware::{Reply, RequestCx, Step};
+use crate::rule::{self, RequestView};
+use crate::stats::{self, Hit};
+
+/// One entry point's fixed settings (from the static configuration).
+pub struct EntryPointRt {
+    pub name: Box<str>,
+    pub forwarded: ForwardedPolicy,
+}
+
+/// State every request on every entry point shares.
+pub struct Shared {
+    pub routes: ArcSwap<RouteTable>,
+    pub entrypoints: Box<[EntryPointRt]>,
+    pub hits: Option<Arc<dyn HitSink>>,
+}
+
+/// The connection a request arrived on.
+pub(super) struct ConnInfo {
+    pub peer: SocketAddr,
+    pub entrypoint: usize,
+    pub tls: bool,
+    pub state: Arc<ConnState>,
+}
+
+/// Serve one request. Never fails: every error becomes a response here.
+pub(super) async fn handle(
+    req: Request<Incoming>,
+    conn: &ConnInfo,
+    shared: &Shared,
+) -> Response<Tracked> {
+    let started = Instant::now();
+    conn.state.begin();
+    let mut hit = start_hit(&req, conn);
+    let response = route(req, conn, shared, &mut hit).await;
+    hit.status = response.status().as_u16();
+    let finish = Finish { hit, started, sink: shared.hits.clone(), conn: conn.state.clone() };
+    response.map(|body| Tracked::new(body, finish))
+}
+
+async fn route(
+    req: Request<Incoming>,
+    conn: &ConnInfo,
+    shared: &Shared,
+    hit: &mut Hit,
+) -> Response<ResponseBody> {
+    let (mut parts, body) = req.into_parts();
+    if let Err(status) = check_framing(&parts) {
+        return error_response(status);
+    }
+    let entry_path = match path::entry_path(parts.uri.path()) {
+        Ok(p) => p.into_owned(),
+        Err(_) => return error_response(StatusCode::BAD_REQUEST),
+    };
+    if entry_path != parts.uri.path() {
+        match crate::middleware::with_path(&parts.uri, &entry_path) {
+            Some(uri) => parts.uri = uri,
+            None => return error_response(StatusCode::BAD_REQUEST),
+        }
+    }
+    let ep = &shared.entrypoints[conn.entrypoint];
+    let host = request_host(&parts);
+    let websocket = is_websocket(&parts.headers);
+    ep.forwarded.apply(
+        &mut parts.headers,
+        &Origin { peer: conn.peer.ip(), tls: conn.tls, host: &host, websocket },
+    );
+
+    let table = shared.routes.load_full();
+    let routing_path = match rule::routing_path(parts.uri.path()) {
+        Ok(p) => p.into_owned(),
+        Err(_) => return error_response(StatusCode::BAD_REQUEST),
+    };
+    let view = RequestView {
+        method: &parts.method,
+        host: &host,
+        path: &routing_path,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        client_ip: Some(conn.peer.ip()),
+    };
+    let Some(&router_id) = table.entrypoints[conn.entrypoint].routes.first_match(&view) else {
+        return not_found();
+    };
+    let router = table.router(router_id);
+    stats::fill(&mut hit.router, &router.name);
+
+    let cx = RequestCx { tls: conn.tls };
+    let mut ran = 0;
+    for middleware in router.middlewares.iter() {
+        ran += 1;
+        if let Step::Respond(reply) = middleware.on_request(&mut parts, &cx) {
+            return respond_through(reply_response(reply), &router.middlewares[..ran]);
+        }
+    }
+    let Some(service) = router.service else {
+        return not_found();
+    };
+    let body =
+        if body_is_empty(&parts, &body) { RequestBody::Empty } else { RequestBody::Incoming(body) };
+    let response = serve(&table, service, parts, body, conn.peer.ip(), hit).await;
+    respond_through(response, &router.middlewares[..ran])
+}
+
+/// Run the response phase of the middlewares that ran, last first.
+fn respond_through(
+    response: Response<ResponseBody>,
+    ran: &[Arc<crate::middleware::Middleware>],
+) -> Response<ResponseBody> {
+    if ran.is_empty() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    for middleware in ran.iter().rev() {
+        middleware.on_response(&mut parts);
+    }
+    Response::from_parts(parts, body)
+}
+
+/// Walk weighted and mirroring services down to a load balancer, then forward to one server.
+async fn serve(
+    table: &Arc<RouteTable>,
+    mut id: ServiceId,
+    parts: request::Parts,
+    body: RequestBody,
+    client: IpAddr,
+    hit: &mut Hit,
+) -> Response<ResponseBody> {
+    let mut cookies: Vec<HeaderValue> = Vec::new();
+    // Bounded: compile refuses cycles, so each step goes one level down a finite tree.
+    loop {
+        match table.service(id) {
+            ServiceRt::Weighted(w) => {
+                match choose(&w.balancer, w.sticky.as_ref(), &parts.headers) {
+                    Ok(choice) => {
+                        cookies.extend(choice.set_cookie);
+                        id = w.children[choice.child];
+                    }
+                    Err(status) => return no_server(status),
+                }
+            }
+            ServiceRt::Mirroring(m) => {
+                let has_body = matches!(body, RequestBody::Incoming(_));
+                if !has_body || !m.mirror_body {
+                    for mirror in m.mirrors_for_next() {
+                        spawn_mirror(table.clone(), mirror, &parts, client);
+                    }
+                }
+                id = m.main;
+            }
+            ServiceRt::LoadBalancer(lb) => {
+                stats::fill(&mut hit.service, &lb.name);
+                let choice = match choose(&lb.balancer, lb.sticky.as_ref(), &parts.headers) {
+                    Ok(choice) => choice,
+                    Err(status) => return no_server(status),
+                };
+                cookies.extend(choice.set_cookie);
+                let target = &lb.targets[choice.child];
+                let out = Outbound {
+                    target,
+                    transport: &lb.transport,
+                    pass_host_header: lb.pass_host_header,
+                    client,
+                };
+                let mut response = forward(parts, body, out).await;
+                add_cookies(response.headers_mut(), &cookies);
+                return response;
+            }
+        }
+    }
+}
+
+/// Send a body-less copy of the request to a mirror; its answer is read and dropped.
+fn spawn_mirror(table: Arc<RouteTable>, mirror: ServiceId, parts: &request::Parts, client: IpAddr) {
+    let mut copy = Request::new(());
+    *copy.method_mut() = parts.method.clone();
+    *copy.uri_mut() = parts.uri.clone();
+    *copy.headers_mut() = parts.headers.clone();
+    let (copy, ()) = copy.into_parts();
+    tokio::spawn(async move {
+        let mut scratch = Hit::default();
+        let response = serve(&table, mirror, copy, RequestBody::Empty, client, &mut scratch).await;
+        let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+    });
+}
+
+fn start_hit(req: &Request<Incoming>, conn: &ConnInfo) -> Hit {
+    let mut hit = Hit {
+        at_unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        client: Some(super::ipnet::canonical(conn.peer.ip())),
+        method: method_id(req.method()),
+        protocol: match req.version() {
+            Version::HTTP_10 => stats::Protocol::Http10,
+            Version::HTTP_11 => stats::Protocol::Http11,
+            Version::HTTP_2 => stats::Protocol::Http2,
+            Version::HTTP_3 => stats::Protocol::Http3,
+            _ => stats::Protocol::Other,
+        },
+        tls: if conn.tls { stats::TlsVersion::Other } else { stats::TlsVersion::None },
+        has_query: req.uri().query().is_some(),
+        bytes_in: req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0),
+        ..Hit::default()
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(req.uri().host())
+        .unwrap_or("");
+    let host = host
+        .rsplit_once(':')
+        .filter(|(h, _)| !h.ends_with(']') || h.starts_with('['))
+        .map_or(host, |(h, _)| h);
+    stats::fill(&mut hit.host, host);
+    hit.host.make_ascii_lowercase();
+    stats::fill(&mut hit.path, req.uri().path());
+    if let Some(referrer) = req.headers().get(header::REFERER).and_then(|v| v.to_str().ok()) {
+        stats::fill(&mut hit.referrer, referrer);
+    }
+    if let Some(agent) = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+        stats::fill(&mut hit.user_agent, agent);
+    }
+    hit
+}
+
+fn method_id(method: &http::Method) -> stats::Method {
+    use http::Method as M;
+    match *method {
+        M::GET => stats::Method::Get,
+        M::HEAD => stats::Method::Head,
+        M::POST => stats::Method::Post,
+        M::PUT => stats::Method::Put,
+        M::DELETE => stats::Method::Delete,
+        M::CONNECT => stats::Method::Connect,
+        M::OPTIONS => stats::Method::Options,
+        M::TRACE => stats::Method::Trace,
+        M::PATCH => stats::Method::Patch,
+        _ => stats::Method::Other,
+    }
+}
+
+/// Refuse messages whose length is ambiguous (request smuggling): `Content-Length` together with
+/// `Transfer-Encoding`, or `Content-Length` given more than once.
+fn check_framing(parts: &request::Parts) -> Result<(), StatusCode> {
+    let lengths = parts.headers.get_all(header::CONTENT_LENGTH).iter().count();
+    if lengths > 1 || (lengths == 1 && parts.headers.contains_key(header::TRANSFER_ENCODING)) {
+        return Err(StatusCode::BAD_REQUEST);
+    }
+    Ok(())
+}
+
+fn body_is_empty(parts: &request::Parts, body: &Incoming) -> bool {
+    http_body::Body::is_end_stream(body)
+        || parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0")
+}
+
+/// The host the client asked for: the Host header, else the HTTP/2 authority.
+fn request_host(parts: &request::Parts) -> String {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .unwrap_or_default()
+}
+
+/// Go's `http.Error`: the text, a newline, plain text, no sniffing.
+fn go_error(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+fn not_found() -> Response<ResponseBody> {
+    go_error(StatusCode::NOT_FOUND, "404 page not found\n")
+}
+
+fn no_server(status: StatusCode) -> Response<ResponseBody> {
+    go_error(status, "no available server\n")
+}
+
+fn reply_response(reply: Reply) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::Full(Some(reply.body)));
+    *response.status_mut() = reply.status;
+    *response.headers_mut() = reply.headers;
+    response
+}

@@ -1,0 +1,381 @@
+//! Header work the proxy does on every request: the entry point's forwarded headers (Traefik's
+//! `forwardedHeaders` step) and hop-by-hop removal both ways (as Go's reverse proxy, which
+//! Traefik uses, does it).
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use super::ipnet::{IpNet, canonical};
+
+pub(crate) static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub(crate) static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+pub(crate) static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(crate) static X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
+pub(crate) static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+pub(crate) static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+
+/// The X- headers Traefik manages: removed from untrusted clients, never removable through
+/// `Connection`. Lowercase, as `http` stores names.
+const MANAGED: &[&str] = &[
+    "x-forwarded-proto",
+    "x-forwarded-scheme",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-server",
+    "x-forwarded-uri",
+    "x-forwarded-method",
+    "x-forwarded-prefix",
+    "x-forwarded-tls-client-cert",
+    "x-forwarded-tls-client-cert-info",
+    "x-scheme",
+    "x-real-ip",
+];
+
+/// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1, plus the legacy
+/// ones Go's reverse proxy also drops).
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// Whether `name` is one of Traefik's X- headers, also in the underscore spelling
+/// (`x_forwarded_for`) that some servers read as the same header.
+fn is_managed(name: &str) -> bool {
+    if !name.starts_with('x') {
+        return false;
+    }
+    if MANAGED.contains(&name) {
+        return true;
+    }
+    name.contains('_') && MANAGED.iter().any(|m| same_but_underscores(m, name))
+}
+
+fn same_but_underscores(managed: &str, name: &str) -> bool {
+    managed.len() == name.len()
+        && managed.bytes().zip(name.bytes()).all(|(m, n)| m == n || (m == b'-' && n == b'_'))
+}
+
+/// An entry point's `forwardedHeaders`, compiled.
+#[derive(Debug, Clone)]
+pub struct ForwardedPolicy {
+    insecure: bool,
+    trusted: Box<[IpNet]>,
+    /// `X-Forwarded-Server`: this machine's host name.
+    server: HeaderValue,
+}
+
+/// What the forwarded-headers step needs to know about the request.
+pub struct Origin<'a> {
+    pub peer: IpAddr,
+    pub tls: bool,
+    /// Host header (or HTTP/2 authority) as received.
+    pub host: &'a str,
+    pub websocket: bool,
+}
+
+impl ForwardedPolicy {
+    pub fn new(insecure: bool, trusted: Vec<IpNet>, hostname: &str) -> Self {
+        let server =
+            HeaderValue::from_str(hostname).unwrap_or(HeaderValue::from_static("localhost"));
+        ForwardedPolicy { insecure, trusted: trusted.into(), server }
+    }
+
+    fn trusts(&self, peer: IpAddr) -> bool {
+        self.insecure || self.trusted.iter().any(|net| net.contains(peer))
+    }
+
+    /// Traefik's entry-point step: drop forwarded headers an untrusted client sent, fill in the
+    /// ones the next hop expects, and apply the client's `Connection` options.
+    pub fn apply(&self, headers: &mut HeaderMap, origin: &Origin<'_>) {
+        if !self.trusts(origin.peer) {
+            let spoofed: Vec<HeaderName> =
+                headers.keys().filter(|name| is_managed(name.as_str())).cloned().collect();
+            for name in spoofed {
+                headers.remove(&name);
+            }
+        }
+        let peer = canonical(origin.peer);
+        if is_empty(headers, &X_REAL_IP) {
+            headers.insert(X_REAL_IP.clone(), ip_value(peer));
+        }
+        if is_empty(headers, &X_FORWARDED_PROTO) {
+            let proto = match (origin.websocket, origin.tls) {
+                (true, true) => "wss",
+                (true, false) => "ws",
+                (false, true) => "https",
+                (false, false) => "http",
+            };
+            headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+        }
+        if is_empty(headers, &X_FORWARDED_PORT) {
+            headers.insert(X_FORWARDED_PORT.clone(), forwarded_port(headers, origin));
+        }
+        if is_empty(headers, &X_FORWARDED_HOST) && !origin.host.is_empty() {
+            if let Ok(value) = HeaderValue::from_str(origin.host) {
+                headers.insert(X_FORWARDED_HOST.clone(), value);
+            }
+        }
+        fold_values(headers, &X_FORWARDED_FOR);
+        headers.insert(X_FORWARDED_SERVER.clone(), self.server.clone());
+        apply_connection_options(headers);
+    }
+}
+
+fn is_empty(headers: &HeaderMap, name: &HeaderName) -> bool {
+    headers.get(name).is_none_or(|v| v.is_empty())
+}
+
+fn ip_value(ip: IpAddr) -> HeaderValue {
+    HeaderValue::try_from(ip.to_string()).expect("an IP address is a valid header value")
+}
+
+/// The port the client connected to, as Traefik derives it: from the Host header, else from the
+/// scheme.
+fn forwarded_port(headers: &HeaderMap, origin: &Origin<'_>) -> HeaderValue {
+    if let Some(port) = host_port(origin.host) {
+        if let Ok(value) = HeaderValue::from_str(port) {
+            return value;
+        }
+    }
+    let proto = headers.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes);
+    if origin.tls || matches!(proto, Some(b"https" | b"wss")) {
+        HeaderValue::from_static("443")
+    } else {
+        HeaderValue::from_static("80")
+    }
+}
+
+/// The port of `host:port` or `[v6]:port`, if any.
+pub fn host_port(host: &str) -> Option<&str> {
+    let after_bracket = host.rfind(']').map_or(0, |i| i + 1);
+    let colon = host[after_bracket..].rfind(':')? + after_bracket;
+    let port = &host[colon + 1..];
+    (!port.is_empty() && (after_bracket > 0 || !host[..colon].contains(':'))).then_some(port)
+}
+
+/// Several `X-Forwarded-For` lines become one, comma separated, in order.
+fn fold_values(headers: &mut HeaderMap, name: &HeaderName) {
+    let mut values = headers.get_all(name).iter();
+    let (Some(_), Some(_)) = (values.next(), values.next()) else {
+        return;
+    };
+    let joined = join_values(headers.get_all(name).iter());
+    headers.insert(name.clone(), joined);
+}
+
+fn join_values<'a>(values: impl Iterator<Item = &'a HeaderValue>) -> HeaderValue {
+    let mut joined = Vec::new();
+    for value in values {
+        if !joined.is_empty() {
+            joined.extend_from_slice(b", ");
+        }
+        joined.extend_from_slice(value.as_bytes());
+    }
+    HeaderValue::from_bytes(&joined).expect("joined valid header values stay valid")
+}
+
+/// The tokens of every `Connection` line, lowercased.
+fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// The client's `Connection: a, b` removes headers `a` and `b` (never the managed X- ones); an
+/// upgrade survives as `Connection: Upgrade` + `Upgrade`.
+fn apply_connection_options(headers: &mut HeaderMap) {
+    let tokens = connection_tokens(headers);
+    if tokens.is_empty() {
+        return;
+    }
+    let upgrade = tokens.iter().any(|t| t == "upgrade");
+    for token in &tokens {
+        if is_managed(token) || token == "upgrade" {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+            headers.remove(name);
+        }
+    }
+    if upgrade && headers.contains_key(header::UPGRADE) {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    } else {
+        headers.remove(header::CONNECTION);
+    }
+}
+
+/// Remove hop-by-hop headers and those named in `Connection`. Returns the `Upgrade` value when
+/// the message asks to switch protocols, for the caller to put back on the next hop.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    let tokens = connection_tokens(headers);
+    let upgrade = if tokens.iter().any(|t| t == "upgrade") {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    };
+    // `TE: trailers` says the client accepts trailers; Go's proxy keeps exactly that much.
+    let te_trailers = headers
+        .get_all(header::TE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("trailers")));
+    for token in &tokens {
+        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+            headers.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if te_trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+    upgrade
+}
+
+/// Put an upgrade request back after `strip_hop_by_hop`.
+pub fn restore_upgrade(headers: &mut HeaderMap, upgrade: HeaderValue) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, upgrade);
+}
+
+/// Append the client address to `X-Forwarded-For` ("prior, client"), as the forwarding step
+/// does for every request.
+pub fn append_forwarded_for(headers: &mut HeaderMap, client: IpAddr) {
+    let client = canonical(client).to_string();
+    let value = match headers.get(&X_FORWARDED_FOR) {
+        Some(prior) if !prior.is_empty() => {
+            let mut v = prior.as_bytes().to_vec();
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(client.as_bytes());
+            HeaderValue::from_bytes(&v)
+        }
+        _ => HeaderValue::from_str(&client),
+    };
+    if let Ok(value) = value {
+        headers.insert(X_FORWARDED_FOR.clone(), value);
+    }
+}
+
+/// Whether the request is a WebSocket handshake (`Connection: upgrade` + `Upgrade: websocket`).
+pub fn is_websocket(headers: &HeaderMap) -> bool {
+    connection_tokens(headers).iter().any(|t| t == "upgrade")
+        && headers
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn origin(peer: &str) -> Origin<'static> {
+        Origin {
+            peer: peer.parse().unwrap(),
+            tls: false,
+            host: "example.com:8080",
+            websocket: false,
+        }
+    }
+
+    #[test]
+    fn untrusted_client_loses_spoofed_headers() {
+        let policy = ForwardedPolicy::new(false, vec!["10.0.0.0/8".parse().unwrap()], "edge");
+        let mut h = map(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x_forwarded_proto", "https"),
+        ]);
+        policy.apply(&mut h, &origin("192.168.1.9"));
+        assert_eq!(h.get("x-forwarded-for"), None);
+        assert_eq!(h.get("x_forwarded_proto"), None);
+        assert_eq!(h["x-real-ip"], "192.168.1.9");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-port"], "8080");
+        assert_eq!(h["x-forwarded-host"], "example.com:8080");
+        assert_eq!(h["x-forwarded-server"], "edge");
+    }
+
+    #[test]
+    fn trusted_client_keeps_and_folds() {
+        let policy = ForwardedPolicy::new(false, vec!["10.0.0.0/8".parse().unwrap()], "edge");
+        let mut h = map(&[
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-for", "2.2.2.2"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        policy.apply(&mut h, &origin("10.1.1.1"));
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        append_forwarded_for(&mut h, "10.1.1.1".parse().unwrap());
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 10.1.1.1");
+    }
+
+    #[test]
+    fn connection_options_remove_named_headers_but_not_managed_ones() {
+        let policy = ForwardedPolicy::new(true, vec![], "edge");
+        let mut h = map(&[
+            ("connection", "foo, X-Forwarded-Host"),
+            ("foo", "1"),
+            ("x-forwarded-host", "h"),
+        ]);
+        policy.apply(&mut h, &origin("1.2.3.4"));
+        assert_eq!(h.get("foo"), None);
+        assert_eq!(h.get("connection"), None);
+        assert_eq!(h["x-forwarded-host"], "h");
+    }
+
+    #[test]
+    fn hop_by_hop_stripped_upgrade_reported() {
+        let mut h = map(&[
+            ("connection", "keep-alive, Upgrade, x-custom"),
+            ("upgrade", "websocket"),
+            ("keep-alive", "timeout=5"),
+            ("x-custom", "1"),
+            ("te", "trailers, deflate"),
+            ("transfer-encoding", "chunked"),
+            ("x-kept", "yes"),
+        ]);
+        let up = strip_hop_by_hop(&mut h);
+        assert_eq!(up.as_ref().map(|v| v.as_bytes()), Some(&b"websocket"[..]));
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert_eq!(h["te"], "trailers");
+        assert_eq!(h["x-kept"], "yes");
+    }
+
+    #[test]
+    fn ports_from_host() {
+        assert_eq!(host_port("a:80"), Some("80"));
+        assert_eq!(host_port("[::1]:443"), Some("443"));
+        assert_eq!(host_port("[::1]"), None);
+        assert_eq!(host_port("a"), None);
+        assert_eq!(host_port("::1"), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! The proxy: entry points, the compiled route table, forwarding, load balancing, health checks
+//! and upgrades.
+//!
+//! Owns the request path. It reads a published `RouteTable` and never waits on providers, stats
+//! or disk: finished requests leave through a `HitSink` that never blocks.
+
+mod balancer;
+pub mod body;
+pub mod client;
+pub mod entrypoint;
+mod finish;
+mod forward;
+mod handler;
+mod hash;
+pub mod headers;
+mod health;
+pub mod ipnet;
+pub mod path;
+mod service;
+mod sticky;
+mod table;
+mod target;
+
+pub use entrypoint::{ConnSettings, Connections, ListenError, bind, serve};
+pub use finish::HitSink;
+pub use handler::{EntryPointRt, Shared};
+pub use table::{
+    CompileError, CompileInput, Compiled, Element, EntryPointSpec, Locate, Nowhere, RouteTable,
+    compile, entrypoint_specs, qualify,
+};

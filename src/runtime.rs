@@ -1,0 +1,257 @@
+//! `tollgate run`: binds the entry points, starts the providers, applies each new configuration
+//! with one atomic table swap, and shuts down gracefully.
+//!
+//! Life cycle: bind every entry point (a port in use fails the start) → serve 404s on an empty
+//! table → first dynamic configuration applied → ready. SIGHUP re-reads the providers; SIGTERM
+//! (or SIGINT) stops accepting after `requestAcceptGraceTimeout`, lets requests in flight finish
+//! for up to `graceTimeOut`, then exits 0.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{DynamicConfig, StaticConfig};
+use crate::provider::{Aggregate, qualify_config};
+use crate::proxy::{
+    self, CompileInput, ConnSettings, Connections, EntryPointRt, EntryPointSpec, Nowhere,
+    RouteTable, Shared,
+};
+use crate::rule::Syntax;
+
+/// One provider's news: a whole new configuration, or why its input was refused (the last good
+/// configuration stays in force).
+pub struct ProviderUpdate {
+    pub provider: &'static str,
+    pub result: Result<DynamicConfig, String>,
+}
+
+/// Run until SIGTERM; returns once the drain is over.
+pub fn run(config: StaticConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tollgate")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: StaticConfig) -> anyhow::Result<()> {
+    let specs = proxy::entrypoint_specs(&config);
+    let hostname = hostname();
+    let mut listeners = Vec::new();
+    let mut entrypoints = Vec::new();
+    let mut settings = Vec::new();
+    for (name, ep) in &config.entry_points {
+        let std_listener = proxy::bind(name, &ep.address)?;
+        let listener =
+            TcpListener::from_std(std_listener).with_context(|| format!("entry point `{name}`"))?;
+        tracing::info!(entrypoint = %name, address = %listener.local_addr()?, "listening");
+        listeners.push(listener);
+        let trusted = ep
+            .forwarded_headers
+            .trusted_ips
+            .iter()
+            .map(|ip| ip.parse())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("entryPoints.{name}.forwardedHeaders.trustedIPs"))?;
+        entrypoints.push(EntryPointRt {
+            name: name.as_str().into(),
+            forwarded: proxy::headers::ForwardedPolicy::new(
+                ep.forwarded_headers.insecure,
+                trusted,
+                &hostname,
+            ),
+        });
+        settings.push(Arc::new(ConnSettings::new(ep)));
+    }
+    let shared = Arc::new(Shared {
+        routes: ArcSwap::from_pointee(RouteTable::empty(entrypoints.len())),
+        entrypoints: entrypoints.into(),
+        hits: None,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let connections = Arc::new(Connections::default());
+    for (index, listener) in listeners.into_iter().enumerate() {
+        tokio::spawn(proxy::serve(
+            listener,
+            index,
+            settings[index].clone(),
+            shared.clone(),
+            connections.clone(),
+            stop_rx.clone(),
+        ));
+    }
+
+    let (updates_tx, mut updates) = mpsc::channel::<ProviderUpdate>(16);
+    let providers = Providers::start(&config, updates_tx);
+    let mut applier = Applier {
+        shared: shared.clone(),
+        specs,
+        default_syntax: if config.core.default_rule_syntax == "v2" {
+            Syntax::V2
+        } else {
+            Syntax::V3
+        },
+        aggregate: Aggregate::default(),
+        transports: HashMap::new(),
+    };
+    let throttle = config.providers.providers_throttle_duration.0;
+
+    let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut last_apply: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            Some(update) = updates.recv() => {
+                // providersThrottleDuration: at most one apply per period; later news within
+                // the period is folded into the next apply.
+                if let Some(last) = last_apply {
+                    tokio::time::sleep_until(last + throttle).await;
+                }
+                applier.take(update);
+                while let Ok(more) = updates.try_recv() {
+                    applier.take(more);
+                }
+                applier.apply();
+                last_apply = Some(tokio::time::Instant::now());
+            }
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP: reloading the dynamic configuration");
+                providers.reload();
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+
+    let accept_grace = config
+        .entry_points
+        .values()
+        .map(|ep| ep.transport.life_cycle.request_accept_grace_timeout.0)
+        .max()
+        .unwrap_or_default();
+    let grace = config
+        .entry_points
+        .values()
+        .map(|ep| ep.transport.life_cycle.grace_time_out.0)
+        .max()
+        .unwrap_or(Duration::from_secs(10));
+    tracing::info!(open_connections = connections.open(), "stopping");
+    if !accept_grace.is_zero() {
+        tokio::time::sleep(accept_grace).await;
+    }
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(grace, connections.drained()).await.is_err() {
+        tracing::warn!(open_connections = connections.open(), grace = ?grace, "grace period over; closing remaining connections");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Compiles and publishes configurations.
+struct Applier {
+    shared: Arc<Shared>,
+    specs: Vec<EntryPointSpec>,
+    default_syntax: Syntax,
+    aggregate: Aggregate,
+    transports: HashMap<String, Arc<proxy::client::Transport>>,
+}
+
+impl Applier {
+    fn take(&mut self, update: ProviderUpdate) {
+        match update.result {
+            Ok(config) => {
+                self.aggregate.set(update.provider, qualify_config(&config, update.provider))
+            }
+            Err(error) => {
+                tracing::error!(provider = update.provider, error = %error, "configuration refused; the last good one stays in force");
+            }
+        }
+    }
+
+    fn apply(&mut self) {
+        let merged = self.aggregate.merged();
+        let previous = self.shared.routes.load_full();
+        let compiled = proxy::compile(
+            &merged,
+            &CompileInput {
+                entrypoints: &self.specs,
+                default_syntax: self.default_syntax,
+                locate: &Nowhere,
+                previous: Some(&previous),
+                transports: &self.transports,
+            },
+        );
+        for error in &compiled.errors {
+            tracing::error!(error = %error, "configuration element left out");
+        }
+        let routers = compiled.table.routers.len();
+        let services = compiled.table.services.len();
+        self.transports = compiled.transports;
+        self.shared.routes.store(Arc::new(compiled.table));
+        tracing::info!(routers, services, errors = compiled.errors.len(), "configuration applied");
+    }
+}
+
+/// The running providers.
+struct Providers {
+    file: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+}
+
+impl Providers {
+    fn start(config: &StaticConfig, updates: mpsc::Sender<ProviderUpdate>) -> Providers {
+        let Some(file) = config.providers.file.clone() else {
+            // No provider at all: an empty configuration is the first one, and the router is ready.
+            let _ = updates.try_send(ProviderUpdate {
+                provider: "file",
+                result: Ok(DynamicConfig::default()),
+            });
+            return Providers { file: None };
+        };
+        let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                let result = load_dynamic(&file);
+                if updates.send(ProviderUpdate { provider: "file", result }).await.is_err() {
+                    return;
+                }
+                if reload_rx.recv().await.is_none() {
+                    return;
+                }
+            }
+        });
+        Providers { file: Some(reload_tx) }
+    }
+
+    fn reload(&self) {
+        if let Some(file) = &self.file {
+            let _ = file.send(());
+        }
+    }
+}
+
+/// TEMPORARY: reads one dynamic file; replaced by the file provider (watching, directories,
+/// positioned errors).
+fn load_dynamic(
+    file: &crate::config::static_config::FileProvider,
+) -> Result<DynamicConfig, String> {
+    let path = file.filename.as_deref().ok_or("providers.file.filename is not set")?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    serde_norway::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+/// This machine's name, for `X-Forwarded-Server`.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
