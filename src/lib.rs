@@ -8,3 +8,4 @@ pub mod proxy;
 pub mod rule;
 pub mod runtime;
 pub mod stats;
+pub mod systemd;

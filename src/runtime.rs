@@ -120,6 +120,9 @@ async fn serve(config: StaticConfig) -> anyhow::Result<()> {
                     applier.take(more);
                 }
                 applier.apply();
+                if last_apply.is_none() {
+                    crate::systemd::ready();
+                }
                 last_apply = Some(tokio::time::Instant::now());
             }
             _ = hangup.recv() => {
@@ -143,6 +146,7 @@ async fn serve(config: StaticConfig) -> anyhow::Result<()> {
         .map(|ep| ep.transport.life_cycle.grace_time_out.0)
         .max()
         .unwrap_or(Duration::from_secs(10));
+    crate::systemd::stopping();
     tracing::info!(open_connections = connections.open(), "stopping");
     if !accept_grace.is_zero() {
         tokio::time::sleep(accept_grace).await;

@@ -1,1 +1,9 @@
-//! Integration tests: the real binary on loopback with real backends.
+// Test helpers are `pub` so every test module can reach them; nothing is exported.
+#![allow(unreachable_pub)]
+
+//! Integration tests: the real binary on loopback with real backends. One test binary, so the
+//! crate links once; each area is a module.
+
+mod util;
+
+mod proxy;

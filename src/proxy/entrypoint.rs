@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
 use super::finish::{ConnState, monotonic_ms};
+use super::framing::Guarded;
 use super::handler::{ConnInfo, Shared, handle};
 use crate::config::static_config::EntryPoint;
 
@@ -197,7 +198,9 @@ async fn serve_connection(
         let (info, shared) = (info.clone(), shared.clone());
         async move { Ok::<_, std::convert::Infallible>(handle(req, &info, &shared).await) }
     });
-    let conn = settings.builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let io =
+        TokioIo::new(Guarded::new(stream, MAX_HEADER_BYTES + 4096, state.head_started_ms.clone()));
+    let conn = settings.builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
     let mut ticker = tokio::time::interval(IDLE_CHECK);
     let mut closing = false;
@@ -226,6 +229,13 @@ async fn serve_connection(
 /// Idle: no request in flight for `idleTimeout` (or, before any request, for the shorter of
 /// `readTimeout` and `idleTimeout`, so connections that never speak do not pile up).
 fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> bool {
+    let now = monotonic_ms();
+    // A head trickling in (slowloris) gets readTimeout from its first byte.
+    if let (Some(started), Some(limit)) = (state.head_started_ms(), settings.read_timeout) {
+        if now.saturating_sub(started) >= limit.as_millis() as u64 {
+            return true;
+        }
+    }
     let Some(since) = state.idle_since_ms() else { return false };
     let limit = if state.requests() == 0 {
         match (settings.read_timeout, settings.idle_timeout) {
@@ -237,7 +247,7 @@ fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> 
     };
     let Some(limit) = limit else { return false };
     let since = since.max(opened_ms);
-    monotonic_ms().saturating_sub(since) >= limit.as_millis() as u64
+    now.saturating_sub(since) >= limit.as_millis() as u64
 }
 
 #[cfg(test)]

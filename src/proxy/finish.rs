@@ -26,6 +26,9 @@ pub(super) struct ConnState {
     /// Milliseconds since `epoch` when the last request ended (or the connection opened).
     last_done_ms: AtomicU64,
     requests: AtomicU64,
+    /// When the request head now arriving began (`monotonic_ms`), 0 when none is arriving; set
+    /// by the framing guard, read by the watchdog (`readTimeout` for heads).
+    pub(super) head_started_ms: Arc<AtomicU64>,
 }
 
 impl ConnState {
@@ -47,6 +50,12 @@ impl ConnState {
 
     pub(super) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Since when a request head has been arriving, if one is.
+    pub(super) fn head_started_ms(&self) -> Option<u64> {
+        let started = self.head_started_ms.load(Ordering::Relaxed);
+        (started != 0).then_some(started)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod client;
 pub mod entrypoint;
 mod finish;
 mod forward;
+mod framing;
 mod handler;
 mod hash;
 pub mod headers;

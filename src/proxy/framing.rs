@@ -1,0 +1,495 @@
+//! Request smuggling guard for HTTP/1 connections.
+//!
+//! hyper resolves an ambiguous message length the way RFC 9112 allows (`Transfer-Encoding`
+//! wins over `Content-Length`, repeated equal lengths fold into one), and so does Go's server in
+//! front of Traefik. tollgate goes further and refuses such requests outright: a proxy that
+//! tolerates them can still be desynchronised from a server or cache that resolves them the
+//! other way. hyper exposes no hook on raw header lines, so this guard reads the client's bytes
+//! first: it holds each request head back until it is complete, and hands hyper either the head
+//! as it came or, when it is ambiguous, a head hyper cannot parse - hyper then answers
+//! `400 Bad Request` and closes.
+//!
+//! To find where each head starts it follows the message bodies (`Content-Length` bytes, or the
+//! chunked encoding); bodies pass through after one copy, never held. It steps aside for good
+//! (passthrough) on anything that is not plain HTTP/1 afterwards: the HTTP/2 preface, a CONNECT,
+//! an `Upgrade` request, or a head larger than hyper accepts (hyper answers that one itself).
+//!
+//! While a head is held, hyper sees nothing and its own header timer may not run; the guard
+//! records when the head began (`head_started_ms`) so the connection's watchdog enforces
+//! `readTimeout` on it instead.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Header lines we parse per head; more and hyper answers 431 on its own.
+const MAX_HEADERS: usize = 512;
+
+#[derive(Debug)]
+enum State {
+    /// Expecting a request head.
+    Head,
+    /// Skipping `n` more body bytes.
+    Body(u64),
+    Chunked(Chunk),
+    /// Not watching any more.
+    Passthrough,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Chunk {
+    /// Reading the hex size (and extensions) of the next chunk.
+    Size {
+        size: u64,
+        digits: u32,
+        in_ext: bool,
+    },
+    /// Expect `\n` after the size line's `\r`.
+    SizeLf {
+        size: u64,
+    },
+    Data(u64),
+    /// `\r\n` after chunk data.
+    DataCr,
+    DataLf,
+    /// Trailer section after the last chunk: `at_line_start` tracks an empty line.
+    Trailers {
+        at_line_start: bool,
+        seen_cr: bool,
+    },
+}
+
+/// What the head scan decided.
+enum Verdict {
+    Ambiguous,
+    Body(u64),
+    Chunked,
+    NoBody,
+    StepAside,
+}
+
+/// Stands in for an ambiguous head: a request hyper refuses with 400 (a NUL in a header name).
+const SPOILED_HEAD: &[u8] = b"GET / HTTP/1.1\r\nX\0: ambiguous framing\r\n\r\n";
+
+/// Read size for the guard's buffer.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The guard's state over one connection's inbound bytes.
+pub struct Guard {
+    state: State,
+    max_head: usize,
+}
+
+impl Guard {
+    pub fn new(max_head: usize) -> Guard {
+        Guard { state: State::Head, max_head }
+    }
+
+    /// Decide about the bytes of `buf` from `from` on. Returns how many bytes (from `from`) can
+    /// go to hyper now; the rest is an incomplete head to hold. May replace a complete ambiguous
+    /// head inside `buf` (changing its length).
+    fn scan(&mut self, buf: &mut Vec<u8>, from: usize) -> usize {
+        let mut i = from;
+        while i < buf.len() {
+            match &mut self.state {
+                State::Passthrough => return buf.len() - from,
+                State::Body(left) => {
+                    let take = (*left).min((buf.len() - i) as u64);
+                    *left -= take;
+                    i += take as usize;
+                    if *left == 0 {
+                        self.state = State::Head;
+                    }
+                }
+                State::Chunked(chunk) => {
+                    let (used, done) = step_chunked(chunk, &buf[i..]);
+                    i += used;
+                    match done {
+                        Some(true) => self.state = State::Head,
+                        Some(false) => self.state = State::Passthrough,
+                        None => {}
+                    }
+                }
+                State::Head => {
+                    // Leading blank lines between messages are allowed (RFC 9112 §2.2).
+                    while i < buf.len() && (buf[i] == b'\r' || buf[i] == b'\n') {
+                        i += 1;
+                    }
+                    if i == buf.len() {
+                        return i - from;
+                    }
+                    let Some(end) = find_head_end(&buf[i..]) else {
+                        if buf.len() - i > self.max_head {
+                            self.state = State::Passthrough;
+                            return buf.len() - from;
+                        }
+                        // Hold the partial head (and nothing after it exists yet).
+                        return i - from;
+                    };
+                    let head_end = i + end;
+                    let verdict = judge(&buf[i..head_end]);
+                    if let Verdict::Ambiguous = verdict {
+                        // hyper answers 400 to the stand-in and closes; nothing after it matters.
+                        buf.splice(i..head_end, SPOILED_HEAD.iter().copied());
+                        buf.truncate(i + SPOILED_HEAD.len());
+                        self.state = State::Passthrough;
+                        return buf.len() - from;
+                    }
+                    self.state = match verdict {
+                        Verdict::Body(0) | Verdict::NoBody => State::Head,
+                        Verdict::Body(n) => State::Body(n),
+                        Verdict::Chunked => {
+                            State::Chunked(Chunk::Size { size: 0, digits: 0, in_ext: false })
+                        }
+                        Verdict::Ambiguous | Verdict::StepAside => State::Passthrough,
+                    };
+                    i = head_end;
+                }
+            }
+        }
+        i - from
+    }
+
+    /// A head is being held (for the watchdog's read timeout).
+    fn holding(&self) -> bool {
+        matches!(self.state, State::Head)
+    }
+}
+
+/// Where a head starting at `bytes[0]` ends: the index just past `\r\n\r\n` (or `\n\n`).
+fn find_head_end(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().enumerate().skip(1).filter(|(_, b)| **b == b'\n').find_map(|(j, _)| {
+        let ends = match bytes[j - 1] {
+            b'\n' => true,
+            b'\r' => j >= 2 && bytes[j - 2] == b'\n',
+            _ => false,
+        };
+        ends.then_some(j + 1)
+    })
+}
+
+fn judge(head: &[u8]) -> Verdict {
+    if head.starts_with(b"PRI * HTTP/2.0") {
+        return Verdict::StepAside;
+    }
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        // hyper will refuse it with the right status; nothing for us to follow.
+        _ => return Verdict::StepAside,
+    }
+    if req.method == Some("CONNECT") {
+        return Verdict::StepAside;
+    }
+    let mut lengths = Vec::new();
+    let mut chunked = false;
+    let mut transfer_encoding = false;
+    let mut upgrade = false;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            lengths.push(h.value);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding = true;
+            chunked = h
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("upgrade") {
+            upgrade = true;
+        }
+    }
+    if lengths.len() > 1 || (!lengths.is_empty() && transfer_encoding) {
+        return Verdict::Ambiguous;
+    }
+    if upgrade {
+        return Verdict::StepAside;
+    }
+    if transfer_encoding {
+        return if chunked { Verdict::Chunked } else { Verdict::StepAside };
+    }
+    match lengths.first() {
+        Some(value) => {
+            match std::str::from_utf8(value).ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+                Some(n) => Verdict::Body(n),
+                None => Verdict::StepAside,
+            }
+        }
+        None => Verdict::NoBody,
+    }
+}
+
+/// Advance the chunked-body machine over `bytes`. Returns bytes used and `Some(true)` at the
+/// body's end, `Some(false)` on malformed input (hyper will refuse it; stop watching).
+fn step_chunked(chunk: &mut Chunk, bytes: &[u8]) -> (usize, Option<bool>) {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match chunk {
+            Chunk::Data(left) => {
+                let take = (*left).min((bytes.len() - i) as u64);
+                *left -= take;
+                i += take as usize;
+                if *left == 0 {
+                    *chunk = Chunk::DataCr;
+                }
+                continue;
+            }
+            Chunk::Size { size, digits, in_ext } => {
+                if b == b'\r' {
+                    *chunk = Chunk::SizeLf { size: *size };
+                } else if *in_ext {
+                    // Skip chunk extensions.
+                } else if b == b';' || b == b' ' || b == b'\t' {
+                    *in_ext = true;
+                } else if let Some(d) = (b as char).to_digit(16) {
+                    if *digits >= 16 {
+                        return (i, Some(false));
+                    }
+                    *size = *size * 16 + u64::from(d);
+                    *digits += 1;
+                } else {
+                    return (i, Some(false));
+                }
+            }
+            Chunk::SizeLf { size } => {
+                if b != b'\n' {
+                    return (i, Some(false));
+                }
+                *chunk = if *size == 0 {
+                    Chunk::Trailers { at_line_start: true, seen_cr: false }
+                } else {
+                    Chunk::Data(*size)
+                };
+            }
+            Chunk::DataCr => {
+                if b != b'\r' {
+                    return (i, Some(false));
+                }
+                *chunk = Chunk::DataLf;
+            }
+            Chunk::DataLf => {
+                if b != b'\n' {
+                    return (i, Some(false));
+                }
+                *chunk = Chunk::Size { size: 0, digits: 0, in_ext: false };
+            }
+            Chunk::Trailers { at_line_start, seen_cr } => {
+                if b == b'\n' {
+                    if *at_line_start {
+                        return (i + 1, Some(true));
+                    }
+                    *at_line_start = true;
+                    *seen_cr = false;
+                } else if b == b'\r' {
+                    *seen_cr = true;
+                } else {
+                    *at_line_start = false;
+                    *seen_cr = false;
+                }
+            }
+        }
+        i += 1;
+    }
+    (i, None)
+}
+
+/// A connection whose inbound bytes pass through a `Guard`.
+pub struct Guarded<T> {
+    inner: T,
+    guard: Guard,
+    /// Bytes read from the client: `[..released]` may go to hyper (from `sent` on), the rest is
+    /// a head being held.
+    buf: Vec<u8>,
+    sent: usize,
+    released: usize,
+    eof: bool,
+    /// When the held head began, as `monotonic_ms`, or 0 when no head is held.
+    head_started_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<T> Guarded<T> {
+    pub fn new(
+        inner: T,
+        max_head: usize,
+        head_started_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Guarded<T> {
+        Guarded {
+            inner,
+            guard: Guard::new(max_head),
+            buf: Vec::new(),
+            sent: 0,
+            released: 0,
+            eof: false,
+            head_started_ms,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        use std::sync::atomic::Ordering;
+        let this = self.get_mut();
+        loop {
+            if this.sent < this.released {
+                let n = (this.released - this.sent).min(out.remaining());
+                out.put_slice(&this.buf[this.sent..this.sent + n]);
+                this.sent += n;
+                return Poll::Ready(Ok(()));
+            }
+            if this.eof {
+                // Whatever is still held goes to hyper, which sees a truncated head and an end.
+                if this.released < this.buf.len() {
+                    this.released = this.buf.len();
+                    continue;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            // Everything released has been sent: keep only the held bytes.
+            this.buf.drain(..this.sent);
+            this.released -= this.sent;
+            this.sent = 0;
+            let held = this.buf.len();
+            this.buf.resize(held + READ_CHUNK, 0);
+            let mut read = ReadBuf::new(&mut this.buf[held..]);
+            let polled = Pin::new(&mut this.inner).poll_read(cx, &mut read);
+            let n = read.filled().len();
+            this.buf.truncate(held + n);
+            match polled {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Ready(Ok(())) if n == 0 => this.eof = true,
+                Poll::Ready(Ok(())) => {
+                    let from = this.released;
+                    let ok = this.guard.scan(&mut this.buf, from);
+                    this.released = from + ok;
+                    let now_holding = this.guard.holding() && this.released < this.buf.len();
+                    let started = this.head_started_ms.load(Ordering::Relaxed);
+                    if now_holding && started == 0 {
+                        this.head_started_ms
+                            .store(super::finish::monotonic_ms().max(1), Ordering::Relaxed);
+                    } else if !now_holding && started != 0 {
+                        this.head_started_ms.store(0, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed `input` in pieces of `step` bytes through a real `Guarded` reader; return what
+    /// hyper would receive.
+    fn feed(input: &[u8], step: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let pieces: Vec<Vec<u8>> = input.chunks(step.max(1)).map(<[u8]>::to_vec).collect();
+        let reader = Pieces(pieces.into());
+        let mut guarded = Guarded::new(reader, 1 << 20, Default::default());
+        let mut out = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        rt.block_on(guarded.read_to_end(&mut out)).expect("read");
+        out
+    }
+
+    /// A reader that returns one piece per read.
+    struct Pieces(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Pieces {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(piece) = self.get_mut().0.pop_front() {
+                buf.put_slice(&piece);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn spoiled(input: &[u8]) -> bool {
+        (1..=input.len()).all(|step| feed(input, step) != input)
+    }
+
+    fn untouched(input: &[u8]) -> bool {
+        (1..=input.len()).all(|step| feed(input, step) == input)
+    }
+
+    #[test]
+    fn spoiled_head_is_what_hyper_refuses() {
+        let out = feed(b"GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", 7);
+        assert_eq!(out, SPOILED_HEAD);
+    }
+
+    #[test]
+    fn ambiguous_heads_are_spoiled_at_any_split() {
+        assert!(spoiled(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"));
+        assert!(spoiled(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na"
+        ));
+    }
+
+    #[test]
+    fn pipelined_clean_requests_pass_and_a_later_ambiguous_one_is_caught() {
+        let clean = b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbodyPOST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(untouched(clean));
+        let mut smuggle = clean.to_vec();
+        smuggle.extend_from_slice(
+            b"GET /d HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+        );
+        for step in 1..smuggle.len() {
+            let out = feed(&smuggle, step);
+            assert_eq!(&out[..clean.len()], &clean[..], "step {step}");
+            assert_ne!(out, smuggle, "step {step}");
+        }
+    }
+
+    #[test]
+    fn steps_aside_for_upgrades_and_h2() {
+        let ws = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x85Content-Length: 1\r\nContent-Length: 2\r\n\r\n";
+        assert!(untouched(ws));
+        assert!(untouched(
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+        ));
+    }
+}
