@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
+use hyper::client::conn::http2::SendRequest;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
 
 use super::body::RequestBody;
 use crate::config::dynamic::ServersTransport;
@@ -14,11 +16,17 @@ use crate::config::dynamic::ServersTransport;
 /// Traefik's default `maxIdleConnsPerHost`.
 const DEFAULT_MAX_IDLE_PER_HOST: usize = 200;
 
-/// One `serversTransport`, built: an HTTP/1.1 client and an h2c (HTTP/2 prior knowledge) client
-/// for `h2c://` servers, with the same timeouts and pool limits.
+/// One `serversTransport`, built: a pooled HTTP/1.1 client, and one multiplexed HTTP/2 (prior
+/// knowledge) connection per `h2c://` server.
+///
+/// h2c does not go through hyper-util's pooled client because that client picks the connection
+/// from the request URI's authority, while HTTP/2 carries the client's Host in that same
+/// authority (`:authority`); with `passHostHeader` the two differ. One HTTP/2 connection per
+/// server carries every concurrent request anyway.
 pub struct Transport {
     http1: Client<HttpConnector, RequestBody>,
-    h2c: Client<HttpConnector, RequestBody>,
+    h2c: std::sync::Mutex<std::collections::HashMap<String, SendRequest<RequestBody>>>,
+    dial_timeout: Option<Duration>,
     response_header_timeout: Option<Duration>,
     /// The configuration it was built from: a reload with the same settings keeps the transport
     /// and its pooled connections.
@@ -34,16 +42,24 @@ pub enum UpstreamError {
     ConnectTimeout(hyper_util::client::legacy::Error),
     #[error("{0}")]
     Failed(hyper_util::client::legacy::Error),
+    #[error("connecting timed out after {0:?}")]
+    DialTimeout(Duration),
+    #[error("connecting failed: {0}")]
+    Dial(std::io::Error),
+    #[error("{0}")]
+    Http2(hyper::Error),
 }
 
 impl UpstreamError {
     /// 504 for timeouts, 502 for every other failure (refused, reset, bad response).
     pub fn status(&self) -> StatusCode {
         match self {
-            UpstreamError::ResponseHeaderTimeout(_) | UpstreamError::ConnectTimeout(_) => {
-                StatusCode::GATEWAY_TIMEOUT
+            UpstreamError::ResponseHeaderTimeout(_)
+            | UpstreamError::ConnectTimeout(_)
+            | UpstreamError::DialTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamError::Failed(_) | UpstreamError::Dial(_) | UpstreamError::Http2(_) => {
+                StatusCode::BAD_GATEWAY
             }
-            UpstreamError::Failed(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }
@@ -72,33 +88,85 @@ impl Transport {
             .http1_max_headers(1024)
             // Servers see canonical header names, as from Traefik (Go's client).
             .http1_title_case_headers(true);
-        let http1 = builder.build(connector.clone());
-        builder.http2_only(true);
-        let h2c = builder.build(connector);
+        let http1 = builder.build(connector);
         Transport {
             http1,
-            h2c,
+            h2c: Default::default(),
+            dial_timeout: timeouts.dial_timeout.non_zero(),
             response_header_timeout: timeouts.response_header_timeout.non_zero(),
             config: config.clone(),
         }
     }
 
-    /// Send one request; the response body streams from the server.
+    /// Send one request over HTTP/1.1 to the URI's authority; the response body streams.
     pub async fn send(
         &self,
         req: Request<RequestBody>,
-        h2c: bool,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let client = if h2c { &self.h2c } else { &self.http1 };
-        let pending = client.request(req);
-        let result = match self.response_header_timeout {
-            Some(limit) => match tokio::time::timeout(limit, pending).await {
-                Ok(result) => result,
-                Err(_) => return Err(UpstreamError::ResponseHeaderTimeout(limit)),
-            },
+        let pending = self.http1.request(req);
+        self.within_header_timeout(async { pending.await.map_err(classify) }).await
+    }
+
+    /// Send one request over HTTP/2 to `server` (host:port); the URI's authority is only the
+    /// `:authority` the server sees.
+    pub async fn send_h2c(
+        &self,
+        server: &str,
+        req: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        self.within_header_timeout(async {
+            let mut sender = self.h2c_sender(server).await?;
+            sender.send_request(req).await.map_err(UpstreamError::Http2)
+        })
+        .await
+    }
+
+    async fn within_header_timeout(
+        &self,
+        pending: impl Future<Output = Result<Response<Incoming>, UpstreamError>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        match self.response_header_timeout {
+            Some(limit) => tokio::time::timeout(limit, pending)
+                .await
+                .unwrap_or(Err(UpstreamError::ResponseHeaderTimeout(limit))),
             None => pending.await,
-        };
-        result.map_err(classify)
+        }
+    }
+
+    /// The live HTTP/2 connection to `server`, dialled when there is none.
+    async fn h2c_sender(&self, server: &str) -> Result<SendRequest<RequestBody>, UpstreamError> {
+        let existing = self
+            .h2c
+            .lock()
+            .ok()
+            .and_then(|map| map.get(server).filter(|s| !s.is_closed()).cloned());
+        if let Some(sender) = existing {
+            return Ok(sender);
+        }
+        let dial = TcpStream::connect(server);
+        let stream = match self.dial_timeout {
+            Some(limit) => tokio::time::timeout(limit, dial)
+                .await
+                .map_err(|_| UpstreamError::DialTimeout(limit))?,
+            None => dial.await,
+        }
+        .map_err(UpstreamError::Dial)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(UpstreamError::Http2)?;
+        let server_name = server.to_owned();
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(server = %server_name, error = %err, "h2c connection to server ended");
+            }
+        });
+        if let Ok(mut map) = self.h2c.lock() {
+            map.insert(server.to_owned(), sender.clone());
+        }
+        Ok(sender)
     }
 }
 

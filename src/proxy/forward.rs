@@ -69,7 +69,12 @@ pub(super) async fn forward(
         outbound.headers_mut().remove(header::HOST);
     }
 
-    let mut response = match out.transport.send(outbound, out.target.h2c).await {
+    let sent = if out.target.h2c {
+        out.transport.send_h2c(out.target.authority.as_str(), outbound).await
+    } else {
+        out.transport.send(outbound).await
+    };
+    let mut response = match sent {
         Ok(response) => response,
         Err(err) => return upstream_failed(&err, out.target),
     };

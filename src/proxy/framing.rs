@@ -77,13 +77,13 @@ const SPOILED_HEAD: &[u8] = b"GET / HTTP/1.1\r\nX\0: ambiguous framing\r\n\r\n";
 const READ_CHUNK: usize = 16 * 1024;
 
 /// The guard's state over one connection's inbound bytes.
-pub struct Guard {
+pub(super) struct Guard {
     state: State,
     max_head: usize,
 }
 
 impl Guard {
-    pub fn new(max_head: usize) -> Guard {
+    pub(super) fn new(max_head: usize) -> Guard {
         Guard { state: State::Head, max_head }
     }
 
@@ -298,7 +298,7 @@ fn step_chunked(chunk: &mut Chunk, bytes: &[u8]) -> (usize, Option<bool>) {
 }
 
 /// A connection whose inbound bytes pass through a `Guard`.
-pub struct Guarded<T> {
+pub(super) struct Guarded<T> {
     inner: T,
     guard: Guard,
     /// Bytes read from the client: `[..released]` may go to hyper (from `sent` on), the rest is
@@ -312,7 +312,7 @@ pub struct Guarded<T> {
 }
 
 impl<T> Guarded<T> {
-    pub fn new(
+    pub(super) fn new(
         inner: T,
         max_head: usize,
         head_started_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,

@@ -132,13 +132,34 @@ impl Probe {
                 .hostname
                 .clone()
                 .or_else(|| uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
-            if let (Some(host), false) = (host, h2c) {
-                req.headers_mut().insert(HOST, host);
+            if let Some(host) = host {
+                if h2c {
+                    if let Some(with_host) = host.to_str().ok().and_then(|h| {
+                        Uri::builder()
+                            .scheme("http")
+                            .authority(h)
+                            .path_and_query(uri.path_and_query()?.as_str())
+                            .build()
+                            .ok()
+                    }) {
+                        *req.uri_mut() = with_host;
+                    }
+                } else {
+                    req.headers_mut().insert(HOST, host);
+                }
             }
             for (name, value) in self.headers.iter() {
                 req.headers_mut().insert(name.clone(), value.clone());
             }
-            let response = tokio::time::timeout(self.timeout, transport.send(req, h2c))
+            let authority = uri.authority().map_or(String::new(), |a| a.to_string());
+            let sending = async {
+                if h2c {
+                    transport.send_h2c(&authority, req).await
+                } else {
+                    transport.send(req).await
+                }
+            };
+            let response = tokio::time::timeout(self.timeout, sending)
                 .await
                 .map_err(|_| format!("no response within {:?}", self.timeout))?
                 .map_err(|err| err.to_string())?;

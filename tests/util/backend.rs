@@ -22,6 +22,8 @@ pub struct Backend {
     pub name: String,
     pub healthy: Arc<AtomicBool>,
     pub hits: Arc<AtomicUsize>,
+    /// `/sse` sends its first event, then waits for this before the rest.
+    pub release: Arc<tokio::sync::Notify>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -52,10 +54,15 @@ impl Backend {
             .expect("backend runtime");
         let listener = runtime.block_on(tokio::net::TcpListener::bind(bind)).expect("bind backend");
         let addr = listener.local_addr().expect("backend addr");
+        let release = Arc::new(tokio::sync::Notify::new());
         let healthy = Arc::new(AtomicBool::new(true));
         let hits = Arc::new(AtomicUsize::new(0));
-        let state =
-            Arc::new(State { name: name.to_owned(), healthy: healthy.clone(), hits: hits.clone() });
+        let state = Arc::new(State {
+            name: name.to_owned(),
+            healthy: healthy.clone(),
+            hits: hits.clone(),
+            release: release.clone(),
+        });
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
@@ -79,7 +86,7 @@ impl Backend {
                 });
             }
         });
-        Backend { addr, name: name.to_owned(), healthy, hits, runtime: Some(runtime) }
+        Backend { addr, name: name.to_owned(), healthy, hits, release, runtime: Some(runtime) }
     }
 }
 
@@ -95,6 +102,7 @@ struct State {
     name: String,
     healthy: Arc<AtomicBool>,
     hits: Arc<AtomicUsize>,
+    release: Arc<tokio::sync::Notify>,
 }
 
 fn full(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
@@ -123,7 +131,7 @@ impl State {
             tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(1000))).await;
             full(StatusCode::OK, "slow")
         } else if path == "/sse" {
-            let stream = async_stream(3, Duration::from_millis(100));
+            let stream = events(3, self.release.clone());
             let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
             r.headers_mut().insert("content-type", "text/event-stream".parse().expect("valid"));
             r
@@ -175,16 +183,21 @@ impl State {
     }
 }
 
-/// `n` server-sent events, `gap` apart.
-fn async_stream(n: usize, gap: Duration) -> ReceiverStream<Result<Frame<Bytes>, Infallible>> {
+/// `n` server-sent events: the first at once, the rest once `release` is notified.
+fn events(
+    n: usize,
+    release: Arc<tokio::sync::Notify>,
+) -> ReceiverStream<Result<Frame<Bytes>, Infallible>> {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
         for i in 0..n {
-            if tx.send(Ok(Frame::data(Bytes::from(format!("data: event {i}\n\n"))))).await.is_err()
-            {
+            if i == 1 {
+                release.notified().await;
+            }
+            let event = Bytes::from(format!("data: event {i}\n\n"));
+            if tx.send(Ok(Frame::data(event))).await.is_err() {
                 return;
             }
-            tokio::time::sleep(gap).await;
         }
     });
     ReceiverStream::new(rx)
