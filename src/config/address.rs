@@ -87,7 +87,9 @@ pub(crate) fn check_ip_or_cidr(text: &str) -> Result<(), String> {
         match bits.parse::<u8>() {
             Ok(n) if bits.bytes().all(|b| b.is_ascii_digit()) && n <= max => {}
             _ => {
-                return Err(format!("`{text}`: the prefix length must be a number from 0 to {max}"));
+                return Err(format!(
+                    "`{text}`: the prefix length must be a number from 0 to {max}"
+                ));
             }
         }
     }

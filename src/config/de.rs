@@ -34,7 +34,10 @@ pub(crate) struct Ctx {
 /// the error that stopped it.
 pub(crate) fn decode<T: DeserializeOwned>(root: &Node, ctx: &Ctx) -> Result<T, Vec<ConfigError>> {
     let result = T::deserialize(De { node: root, path: String::new(), ctx });
+    // Sections are visited parent first; report in the order written (flags after the file).
+    ctx.warnings.borrow_mut().sort_by_key(|w| written_order(w.origin.as_ref()));
     let mut errors = ctx.errors.take();
+    errors.sort_by_key(|e| written_order(e.origin.as_ref()));
     match result {
         Ok(value) if errors.is_empty() => Ok(value),
         Ok(_) => Err(errors),
@@ -42,6 +45,14 @@ pub(crate) fn decode<T: DeserializeOwned>(root: &Node, ctx: &Ctx) -> Result<T, V
             errors.push(e);
             Err(errors)
         }
+    }
+}
+
+/// Sort key putting file positions first in reading order, then flags, then the rest.
+fn written_order(origin: Option<&Origin>) -> (u8, u32, u32) {
+    match origin {
+        Some(origin) => origin.line_col().map_or((1, 0, 0), |(l, c)| (0, l, c)),
+        None => (2, 0, 0),
     }
 }
 

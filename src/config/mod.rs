@@ -39,3 +39,6 @@ pub use load::{
 };
 pub use origin::Origin;
 pub use static_config::StaticConfig;
+
+#[cfg(test)]
+mod tests;
