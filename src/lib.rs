@@ -2,5 +2,6 @@
 //! one static binary for small boards. `docs/ARCHITECTURE.md` maps the modules to the data flow.
 
 pub mod config;
+pub mod provider;
 pub mod rule;
 pub mod stats;
