@@ -1,1 +1,3 @@
 //! Integration tests: the real binary on loopback with real backends.
+
+mod config_traefik;

@@ -116,7 +116,8 @@ fn insert(
         let Value::Map(entries) = &mut node.value else {
             return Err(conflict(&node_origin));
         };
-        let index = match entries.iter().position(|e| e.key == *segment) {
+        // paerser keys flags by their lowercased path, keeping the first spelling: so do we.
+        let index = match entries.iter().position(|e| e.key.eq_ignore_ascii_case(segment)) {
             Some(index) => index,
             None => {
                 let child = if last {
@@ -209,7 +210,7 @@ mod tests {
 
     #[test]
     fn repeated_flags_and_sections() {
-        let flags = parse(&args(&["--a.b=1", "--a.b=2", "--api", "--api.debug"])).expect("parses");
+        let flags = parse(&args(&["--a.b=1", "--A.B=2", "--api", "--api.debug"])).expect("parses");
         assert!(
             matches!(value_at(&flags, &["a", "b"]), Value::Repeated(items) if items.len() == 2)
         );

@@ -20,7 +20,10 @@ use super::origin::{Origin, saturate};
 /// Parses `text` (the contents of `file`) into a tree whose root is a map (empty for an empty
 /// document).
 pub(crate) fn parse(text: &str, file: &Arc<str>) -> Result<Node, ConfigError> {
-    Builder { file, anchors: HashMap::new(), stack: Vec::new(), nodes: 0 }.run(text)
+    // Characters per line, to keep positions inside the text: the parser reports the end of
+    // input as the start of a line after the last one.
+    let line_chars = text.split('\n').map(|line| line.chars().count()).collect();
+    Builder { file, line_chars, anchors: HashMap::new(), stack: Vec::new(), nodes: 0 }.run(text)
 }
 
 /// A collection being built.
@@ -38,6 +41,7 @@ struct Key {
 
 struct Builder<'a> {
     file: &'a Arc<str>,
+    line_chars: Vec<usize>,
     anchors: HashMap<usize, Node>,
     stack: Vec<Frame>,
     nodes: usize,
@@ -50,8 +54,7 @@ impl Builder<'_> {
         while let Some(event) = parser.next_event() {
             let (event, span) = event.map_err(|e| {
                 let mark = e.marker();
-                let origin =
-                    Origin::file(self.file, saturate(mark.line()), saturate(mark.col() + 1));
+                let origin = self.position(mark.line(), mark.col());
                 ConfigError::at(&origin, "", ConfigErrorKind::Syntax(e.info().into()))
             })?;
             let origin = self.origin(&span);
@@ -124,7 +127,18 @@ impl Builder<'_> {
     }
 
     fn origin(&self, span: &Span) -> Origin {
-        Origin::file(self.file, saturate(span.start.line()), saturate(span.start.col() + 1))
+        self.position(span.start.line(), span.start.col())
+    }
+
+    /// The origin of a parser mark (line from 1, column from 0), kept inside the text.
+    fn position(&self, line: usize, col: usize) -> Origin {
+        let last = self.line_chars.len().max(1);
+        let (line, col) = if line > last {
+            (last, self.line_chars.last().copied().unwrap_or(0))
+        } else {
+            (line.max(1), col.min(self.line_chars.get(line.max(1) - 1).copied().unwrap_or(0)))
+        };
+        Origin::file(self.file, saturate(line), saturate(col + 1))
     }
 
     fn add_nodes(&mut self, n: usize, origin: &Origin) -> Result<(), ConfigError> {
@@ -327,6 +341,13 @@ mod tests {
             parse_err("<<: x\n"),
             "t.yml:1:5: `<<` needs a mapping or a list of mappings, found a single value"
         );
+    }
+
+    #[test]
+    fn end_of_input_errors_point_inside_the_text() {
+        // Found by fuzzing: the parser marks the end of input as a line after the last one.
+        let e = parse_err("http:\n  mid# x iss:\n  g i");
+        assert!(e.starts_with("t.yml:3:6: "), "{e}");
     }
 
     #[test]
