@@ -1,7 +1,9 @@
 //! tollgate: a Traefik-compatible edge router with a built-in GoAccess-style traffic report, in
 //! one static binary for small boards. `docs/ARCHITECTURE.md` maps the modules to the data flow.
 
+pub mod check;
 pub mod config;
+pub mod logging;
 pub mod middleware;
 pub mod provider;
 pub mod proxy;

@@ -2,34 +2,88 @@
 
 use std::process::ExitCode;
 
+/// Exit status for a command-line mistake (BSD `EX_USAGE`).
+const EX_USAGE: u8 = 64;
+/// Exit status for a configuration that cannot run (BSD `EX_CONFIG`); the systemd unit does not
+/// restart on it.
+const EX_CONFIG: u8 = 78;
+
+const USAGE: &str = "\
+usage: tollgate [run] [--config FILE] [--entryPoints.NAME.address=:80 ...]
+       tollgate check [--config FILE] [--print-default] [FLAGS...]
+       tollgate report [FILE...|-] [--log-format FMT] [--format html|json|csv|text] [-o FILE]
+       tollgate version
+
+run      serve (the default): Traefik static configuration from --config (or --configFile=),
+         ./tollgate.yml, /etc/tollgate/tollgate.yml, else the embedded default
+check    load and compile the configuration, print the routers, exit 1 on any error
+report   analyse access logs (tollgate, Traefik, nginx, Apache, Caddy) offline
+version  print the version
+";
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config_path =
-        args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).cloned().or_else(
-            || args.iter().find_map(|a| a.strip_prefix("--configFile=").map(str::to_owned)),
-        );
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
-        .init();
-    let config = match config_path {
-        Some(path) => match std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_norway::from_str(&t).map_err(|e| e.to_string()))
-        {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("tollgate: {path}: {e}");
-                return ExitCode::from(78);
-            }
-        },
-        None => tollgate::config::StaticConfig::default(),
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match args.first().map(String::as_str) {
+        Some("run" | "check" | "report" | "version" | "help") => args.remove(0),
+        Some("--version" | "-V") => "version".to_owned(),
+        Some("--help" | "-h") => "help".to_owned(),
+        _ => "run".to_owned(),
     };
-    match tollgate::runtime::run(config) {
+    match command.as_str() {
+        "version" => {
+            println!("tollgate {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        "help" => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        "check" => check(args),
+        "report" => {
+            eprintln!("tollgate: report is not available in this build yet");
+            ExitCode::from(EX_USAGE)
+        }
+        _ => run(args),
+    }
+}
+
+fn run(args: Vec<String>) -> ExitCode {
+    let (config, meta) = match tollgate::config::load_static(&args) {
+        Ok(loaded) => loaded,
+        Err(errors) => return config_failed(&errors),
+    };
+    tollgate::logging::init(&config.log);
+    match tollgate::runtime::run(config, meta) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "tollgate stopped");
             eprintln!("tollgate: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn check(mut args: Vec<String>) -> ExitCode {
+    if let Some(i) = args.iter().position(|a| a == "--print-default") {
+        args.remove(i);
+        print!("{}", tollgate::config::DEFAULT_STATIC);
+        return ExitCode::SUCCESS;
+    }
+    let (config, meta) = match tollgate::config::load_static(&args) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            for error in errors.iter() {
+                eprintln!("error: {error}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    ExitCode::from(tollgate::check::run(&config, &meta))
+}
+
+fn config_failed(errors: &tollgate::config::ConfigErrors) -> ExitCode {
+    for error in errors.iter() {
+        eprintln!("tollgate: {error}");
+    }
+    ExitCode::from(EX_CONFIG)
 }

@@ -16,39 +16,38 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{DynamicConfig, StaticConfig};
-use crate::provider::{Aggregate, qualify_config};
+use crate::config::{StaticConfig, StaticMeta};
+use crate::provider::{Aggregate, FileProviderHandle, ProviderUpdate, spawn_file_provider};
 use crate::proxy::{
-    self, CompileInput, ConnSettings, Connections, EntryPointRt, EntryPointSpec, Nowhere,
-    RouteTable, Shared,
+    self, CompileInput, ConnSettings, Connections, EntryPointRt, EntryPointSpec, RouteTable, Shared,
 };
 use crate::rule::Syntax;
 
-/// One provider's news: a whole new configuration, or why its input was refused (the last good
-/// configuration stays in force).
-pub struct ProviderUpdate {
-    pub provider: &'static str,
-    pub result: Result<DynamicConfig, String>,
-}
-
 /// Run until SIGTERM; returns once the drain is over.
-pub fn run(config: StaticConfig) -> anyhow::Result<()> {
+pub fn run(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tollgate")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, meta))
 }
 
-async fn serve(config: StaticConfig) -> anyhow::Result<()> {
+async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
+    for warning in &meta.warnings {
+        tracing::warn!(warning = %warning, "static configuration");
+    }
     let specs = proxy::entrypoint_specs(&config);
     let hostname = hostname();
     let mut listeners = Vec::new();
     let mut entrypoints = Vec::new();
     let mut settings = Vec::new();
     for (name, ep) in &config.entry_points {
-        let std_listener = proxy::bind(name, &ep.address)?;
+        let address = meta
+            .addresses
+            .get(name)
+            .with_context(|| format!("entry point `{name}` has no address"))?;
+        let std_listener = proxy::bind(name, address)?;
         let listener =
             TcpListener::from_std(std_listener).with_context(|| format!("entry point `{name}`"))?;
         tracing::info!(entrypoint = %name, address = %listener.local_addr()?, "listening");
@@ -171,11 +170,16 @@ struct Applier {
 impl Applier {
     fn take(&mut self, update: ProviderUpdate) {
         match update.result {
-            Ok(config) => {
-                self.aggregate.set(update.provider, qualify_config(&config, update.provider))
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    tracing::warn!(provider = update.provider, warning = %warning, "dynamic configuration");
+                }
+                self.aggregate.set(update.provider, loaded);
             }
-            Err(error) => {
-                tracing::error!(provider = update.provider, error = %error, "configuration refused; the last good one stays in force");
+            Err(errors) => {
+                for error in errors.iter() {
+                    tracing::error!(provider = update.provider, error = %error, "configuration refused; the last good one stays in force");
+                }
             }
         }
     }
@@ -188,7 +192,7 @@ impl Applier {
             &CompileInput {
                 entrypoints: &self.specs,
                 default_syntax: self.default_syntax,
-                locate: &Nowhere,
+                locate: &self.aggregate,
                 previous: Some(&previous),
                 transports: &self.transports,
             },
@@ -199,56 +203,41 @@ impl Applier {
         let routers = compiled.table.routers.len();
         let services = compiled.table.services.len();
         self.transports = compiled.transports;
-        self.shared.routes.store(Arc::new(compiled.table));
+        let table = Arc::new(compiled.table);
+        self.shared.routes.store(table.clone());
+        table.start_health_checks();
         tracing::info!(routers, services, errors = compiled.errors.len(), "configuration applied");
     }
 }
 
 /// The running providers.
 struct Providers {
-    file: Option<tokio::sync::mpsc::UnboundedSender<()>>,
+    file: Option<FileProviderHandle>,
 }
 
 impl Providers {
     fn start(config: &StaticConfig, updates: mpsc::Sender<ProviderUpdate>) -> Providers {
-        let Some(file) = config.providers.file.clone() else {
-            // No provider at all: an empty configuration is the first one, and the router is ready.
-            let _ = updates.try_send(ProviderUpdate {
-                provider: "file",
-                result: Ok(DynamicConfig::default()),
-            });
-            return Providers { file: None };
-        };
-        let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        tokio::spawn(async move {
-            loop {
-                let result = load_dynamic(&file);
-                if updates.send(ProviderUpdate { provider: "file", result }).await.is_err() {
-                    return;
-                }
-                if reload_rx.recv().await.is_none() {
-                    return;
-                }
+        match &config.providers.file {
+            Some(file) => Providers { file: Some(spawn_file_provider(file, updates)) },
+            None => {
+                // No provider at all: an empty configuration is the first one, and the router
+                // is ready (it answers 404 until a provider is configured).
+                let empty = crate::config::Loaded {
+                    config: Default::default(),
+                    origins: Default::default(),
+                    warnings: Vec::new(),
+                };
+                let _ = updates.try_send(ProviderUpdate { provider: "file", result: Ok(empty) });
+                Providers { file: None }
             }
-        });
-        Providers { file: Some(reload_tx) }
+        }
     }
 
     fn reload(&self) {
         if let Some(file) = &self.file {
-            let _ = file.send(());
+            file.reload();
         }
     }
-}
-
-/// TEMPORARY: reads one dynamic file; replaced by the file provider (watching, directories,
-/// positioned errors).
-fn load_dynamic(
-    file: &crate::config::static_config::FileProvider,
-) -> Result<DynamicConfig, String> {
-    let path = file.filename.as_deref().ok_or("providers.file.filename is not set")?;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    serde_norway::from_str(&text).map_err(|e| format!("{path}: {e}"))
 }
 
 /// This machine's name, for `X-Forwarded-Server`.

@@ -6,5 +6,6 @@
 
 mod util;
 
+mod config_traefik;
 mod proxy;
 mod streams;

@@ -95,6 +95,7 @@ fn parse(text: &str) -> Result<StdDuration, InvalidDuration> {
             _ => return Err(syntax()),
         };
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        // `1..2s`: a second dot would otherwise reach the digit arithmetic below.
         if !fraction.bytes().all(|b| b.is_ascii_digit())
             || (whole.is_empty() && fraction.is_empty())
         {

@@ -81,6 +81,10 @@ pub struct Service {
     pub weighted: Option<Weighted>,
     /// `mirroring`
     pub mirroring: Option<Mirroring>,
+    /// Set when the file uses a Traefik service kind or option tollgate does not implement
+    /// (`failover`, `highestRandomWeight`, `middlewares`): its Traefik key name. A router using
+    /// this service must be rejected. Filled by the loader (`config::known`), never written.
+    pub unsupported: Option<String>,
 }
 
 /// `http.services.<name>.loadBalancer`
@@ -266,6 +270,10 @@ pub struct Middleware {
     pub headers: Option<Headers>,
     /// `redirectScheme`
     pub redirect_scheme: Option<RedirectScheme>,
+    /// Set when the file uses a middleware kind tollgate does not implement (`basicAuth`,
+    /// `forwardAuth`, …): its Traefik key name. A router using this middleware must be rejected,
+    /// never run without it. Filled by the loader (`config::known`), never written.
+    pub unsupported: Option<String>,
 }
 
 /// `…stripPrefix`
@@ -294,6 +302,10 @@ pub struct Headers {
     pub custom_request_headers: BTreeMap<String, String>,
     /// `customResponseHeaders`: an empty value removes the header.
     pub custom_response_headers: BTreeMap<String, String>,
+    /// Set when the file uses a headers option tollgate does not implement yet (`frameDeny`,
+    /// `stsSeconds`, …): its Traefik key name. A router using this middleware must be rejected
+    /// rather than run without the security header asked for. Filled by the loader.
+    pub unsupported: Option<String>,
 }
 
 /// `…redirectScheme`

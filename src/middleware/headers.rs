@@ -86,6 +86,7 @@ mod tests {
             ]
             .into(),
             custom_response_headers: [("X-Served-By".to_string(), "edge".to_string())].into(),
+            unsupported: None,
         };
         let m = Headers::compile(&cfg).expect("valid");
         let mut req = parts("/");

@@ -74,6 +74,14 @@ pub enum InvalidMiddleware {
 impl Middleware {
     /// Compile one `http.middlewares.<name>` entry.
     pub fn compile(model: &dynamic::Middleware) -> Result<Middleware, InvalidMiddleware> {
+        // A kind (or option) tollgate lacks is refused, never skipped: skipping an auth or
+        // security-header middleware would expose what it protects.
+        if let Some(kind) = &model.unsupported {
+            return Err(InvalidMiddleware::Unsupported(kind.as_str().into()));
+        }
+        if let Some(option) = model.headers.as_ref().and_then(|h| h.unsupported.as_ref()) {
+            return Err(InvalidMiddleware::Unsupported(format!("headers.{option}").into()));
+        }
         let mut kinds = Vec::new();
         let mut built = None;
         if let Some(cfg) = &model.strip_prefix {

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::DynamicConfig;
 use crate::config::dynamic::Router;
-use crate::proxy::qualify;
+use crate::config::{DynamicConfig, Loaded, Origins};
+use crate::proxy::{Element, Locate, qualify};
 
 /// Qualify every name a provider defines and every reference without `@`.
 pub fn qualify_config(config: &DynamicConfig, provider: &str) -> DynamicConfig {
@@ -48,22 +48,23 @@ pub fn qualify_config(config: &DynamicConfig, provider: &str) -> DynamicConfig {
     out
 }
 
-/// Every provider's configuration in force, by provider name.
+/// Every provider's configuration in force (qualified), and where its elements were written.
 #[derive(Default)]
 pub struct Aggregate {
-    providers: BTreeMap<String, DynamicConfig>,
+    providers: BTreeMap<String, (DynamicConfig, Origins)>,
 }
 
 impl Aggregate {
-    /// Replace one provider's configuration (already qualified).
-    pub fn set(&mut self, provider: &str, config: DynamicConfig) {
-        self.providers.insert(provider.to_owned(), config);
+    /// Replace one provider's configuration.
+    pub fn set(&mut self, provider: &str, loaded: Loaded) {
+        let config = qualify_config(&loaded.config, provider);
+        self.providers.insert(provider.to_owned(), (config, loaded.origins));
     }
 
     /// All providers merged. Qualified names cannot collide across providers.
     pub fn merged(&self) -> DynamicConfig {
         let mut out = DynamicConfig::default();
-        for config in self.providers.values() {
+        for (config, _) in self.providers.values() {
             let http = &config.http;
             out.http.routers.extend(http.routers.iter().map(|(k, v)| (k.clone(), v.clone())));
             out.http.services.extend(http.services.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -75,6 +76,20 @@ impl Aggregate {
                 .extend(http.servers_transports.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         out
+    }
+}
+
+/// Error messages name the file, line and column an element was written at.
+impl Locate for Aggregate {
+    fn locate(&self, element: Element, qualified: &str) -> Option<String> {
+        let (name, provider) = qualified.rsplit_once('@')?;
+        let (_, origins) = self.providers.get(provider)?;
+        let origin = match element {
+            Element::Router => origins.router(name),
+            Element::Service => origins.service(name),
+            Element::Middleware => origins.middleware(name),
+        };
+        origin.map(ToString::to_string)
     }
 }
 

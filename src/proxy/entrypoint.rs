@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 use super::finish::{ConnState, monotonic_ms};
 use super::framing::Guarded;
 use super::handler::{ConnInfo, Shared, handle};
+use crate::config::ListenAddress;
 use crate::config::static_config::EntryPoint;
 
 /// Go's `http.DefaultMaxHeaderBytes`, Traefik's default `maxHeaderBytes`.
@@ -28,41 +29,32 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Why an entry point could not listen.
 #[derive(Debug, thiserror::Error)]
-pub enum ListenError {
-    #[error(
-        "entry point `{name}`: address `{address}` is not host:port (expected e.g. `:80`, `127.0.0.1:8080`, `[::]:443`)"
-    )]
-    Address { name: String, address: String },
-    #[error("entry point `{name}`: cannot listen on {addr}: {source}")]
-    Bind { name: String, addr: SocketAddr, source: std::io::Error },
+#[error("entry point `{name}`: cannot listen on {addr}: {source}")]
+pub struct ListenError {
+    name: String,
+    addr: SocketAddr,
+    source: std::io::Error,
 }
 
-/// Parse Traefik's address forms: `:80`, `host:port`, `[v6]:port`, with an optional `/tcp`.
-pub fn parse_address(name: &str, address: &str) -> Result<(SocketAddr, bool), ListenError> {
-    let bad = || ListenError::Address { name: name.to_owned(), address: address.to_owned() };
-    let bare = address.strip_suffix("/tcp").unwrap_or(address);
-    if let Some(port) = bare.strip_prefix(':') {
-        let port: u16 = port.parse().map_err(|_| bad())?;
-        // No host: every address, IPv6 and IPv4 alike (as Go listens on ":80").
-        return Ok((SocketAddr::from(([0u16; 8], port)), true));
-    }
-    let addr = bare.parse::<SocketAddr>().map_err(|_| bad())?;
-    Ok((addr, false))
-}
-
-/// Bind an entry point's socket. `any` binds `[::]` dual-stack, falling back to `0.0.0.0` on
-/// machines without IPv6.
-pub fn bind(name: &str, address: &str) -> Result<StdListener, ListenError> {
-    let (addr, any) = parse_address(name, address)?;
-    let bind_err = |addr, source| ListenError::Bind { name: name.to_owned(), addr, source };
-    match bind_socket(addr, any) {
+/// Bind an entry point's socket. An all-interfaces address (`:80`) binds `[::]` dual-stack,
+/// falling back to `0.0.0.0` on machines without IPv6, as Go does.
+pub fn bind(name: &str, address: &ListenAddress) -> Result<StdListener, ListenError> {
+    let bind_err = |addr, source| ListenError { name: name.to_owned(), addr, source };
+    match bind_socket(address.socket, address.all_interfaces) {
         Ok(listener) => Ok(listener),
-        Err(err) if any && err.kind() == std::io::ErrorKind::AddrNotAvailable => {
-            let v4 = SocketAddr::from(([0, 0, 0, 0], addr.port()));
-            bind_socket(v4, false).map_err(|e| bind_err(v4, e))
-        }
-        Err(err) => Err(bind_err(addr, err)),
+        Err(err) => match address.ipv4_fallback() {
+            Some(v4) if is_no_ipv6(&err) => bind_socket(v4, false).map_err(|e| bind_err(v4, e)),
+            _ => Err(bind_err(address.socket, err)),
+        },
     }
+}
+
+/// The errors a kernel without IPv6 gives for an IPv6 socket.
+fn is_no_ipv6(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL | libc::EPROTONOSUPPORT)
+    )
 }
 
 fn bind_socket(addr: SocketAddr, dual_stack: bool) -> std::io::Result<StdListener> {
@@ -255,16 +247,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn traefik_address_forms() {
-        let ok = |a: &str| parse_address("web", a).map(|(addr, any)| (addr.to_string(), any)).ok();
-        assert_eq!(ok(":80"), Some(("[::]:80".into(), true)));
-        assert_eq!(ok("127.0.0.1:8080"), Some(("127.0.0.1:8080".into(), false)));
-        assert_eq!(ok("[::1]:443"), Some(("[::1]:443".into(), false)));
-        assert_eq!(ok(":8080/tcp"), Some(("[::]:8080".into(), true)));
-        let err = parse_address("web", "localhost").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "entry point `web`: address `localhost` is not host:port (expected e.g. `:80`, `127.0.0.1:8080`, `[::]:443`)"
-        );
+    fn binds_all_interfaces_dual_stack() {
+        let any = crate::config::parse_address(":0").expect("valid");
+        let listener = bind("web", &any).expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .expect("IPv4 reaches the dual-stack socket");
     }
 }

@@ -206,7 +206,7 @@ fn resolve(base: &Uri, location: &HeaderValue) -> Option<Uri> {
 
 /// The probe tasks of one load balancer; dropping it stops them (the table that owned the
 /// balancer is gone).
-pub struct HealthTasks(Vec<JoinHandle<()>>);
+pub(super) struct HealthTasks(Vec<JoinHandle<()>>);
 
 impl Drop for HealthTasks {
     fn drop(&mut self) {

@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::balancer::Balancer;
 use super::client::Transport;
-use super::health::HealthTasks;
+use super::health::{HealthTasks, Probe};
 use super::sticky::Sticky;
 use super::target::Target;
 use crate::config::dynamic;
@@ -44,7 +44,26 @@ pub struct LoadBalancer {
     /// What it was built from: a reload with an equal configuration keeps this balancer (its
     /// health state, rotation and probes).
     pub config: dynamic::LoadBalancer,
-    pub _health: Option<HealthTasks>,
+    /// The health check, if configured; its probe tasks start once the table is published.
+    pub(super) probe: Option<Arc<Probe>>,
+    pub(super) health: std::sync::OnceLock<HealthTasks>,
+}
+
+impl LoadBalancer {
+    /// Start the probe tasks (once; a balancer reused by a reload keeps its running probes).
+    pub fn start_health_checks(&self) {
+        if let Some(probe) = &self.probe {
+            self.health.get_or_init(|| {
+                super::health::spawn(
+                    self.name.clone(),
+                    probe.clone(),
+                    self.targets.clone(),
+                    self.transport.clone(),
+                    self.balancer.clone(),
+                )
+            });
+        }
+    }
 }
 
 /// The outcome of choosing a child: its index, and a cookie to set when stickiness chose anew.

@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::balancer::Balancer;
 use super::client::Transport;
-use super::health::{self, Probe};
+use super::health::Probe;
 use super::service::{LoadBalancer, Mirror, Mirroring, ServiceId, ServiceRt, Weighted};
 use super::sticky::Sticky;
 use super::target::Target;
@@ -32,6 +32,8 @@ pub struct RouterRt {
     pub middlewares: Box<[Arc<Middleware>]>,
     pub rule: Box<str>,
     pub priority: i64,
+    /// The middleware names, for `tollgate check` and the API.
+    pub middleware_names: Box<[Box<str>]>,
 }
 
 /// The routers of one entry point, ordered as Traefik orders them.
@@ -63,6 +65,26 @@ impl RouteTable {
 
     pub fn router(&self, id: RouterId) -> &RouterRt {
         &self.routers[id.0 as usize]
+    }
+
+    /// The routers of entry point `index`, in no particular order.
+    pub fn routers_of(&self, index: usize) -> impl Iterator<Item = &RouterRt> {
+        let ids: Vec<RouterId> = self
+            .entrypoints
+            .get(index)
+            .map(|e| e.routes.values().copied().collect())
+            .unwrap_or_default();
+        ids.into_iter().map(|id| self.router(id))
+    }
+
+    /// Start the health checks of load balancers new in this table. Call after publishing it,
+    /// inside the runtime; compiling itself has no side effects (`tollgate check` compiles too).
+    pub fn start_health_checks(&self) {
+        for service in self.services.iter() {
+            if let ServiceRt::LoadBalancer(lb) = service {
+                lb.start_health_checks();
+            }
+        }
     }
 }
 
@@ -281,6 +303,11 @@ impl Compiler<'_> {
     }
 
     fn build_service(&mut self, name: &str, model: &dynamic::Service) -> Result<ServiceRt, String> {
+        if let Some(kind) = &model.unsupported {
+            return Err(format!(
+                "`{kind}` is a Traefik service option tollgate does not implement yet"
+            ));
+        }
         match (&model.load_balancer, &model.weighted, &model.mirroring) {
             (Some(lb), None, None) => self.load_balancer(name, lb).map(ServiceRt::LoadBalancer),
             (None, Some(w), None) => self.weighted(name, w).map(ServiceRt::Weighted),
@@ -325,17 +352,8 @@ impl Compiler<'_> {
             Sticky::new(cookie, &name, &urls)
         });
         let targets: Arc<[Target]> = targets.into();
-        let health = match &cfg.health_check {
-            Some(hc) => {
-                let probe = Probe::compile(hc).map_err(|e| e.to_string())?;
-                Some(health::spawn(
-                    name.clone(),
-                    Arc::new(probe),
-                    targets.clone(),
-                    transport.clone(),
-                    balancer.clone(),
-                ))
-            }
+        let probe = match &cfg.health_check {
+            Some(hc) => Some(Arc::new(Probe::compile(hc).map_err(|e| e.to_string())?)),
             None => None,
         };
         Ok(Arc::new(LoadBalancer {
@@ -346,7 +364,8 @@ impl Compiler<'_> {
             pass_host_header: cfg.pass_host_header.unwrap_or(true),
             transport,
             config: cfg.clone(),
-            _health: health,
+            probe,
+            health: std::sync::OnceLock::new(),
         }))
     }
 
@@ -458,13 +477,11 @@ impl Compiler<'_> {
         let service = self.service(&router.service)?;
         let provider = name.rsplit_once('@').map(|(_, p)| p);
         let mut middlewares = Vec::new();
-        for m in ep
-            .middlewares
-            .iter()
-            .map(|m| qualify(m, provider))
-            .chain(router.middlewares.iter().cloned())
-        {
+        let mut middleware_names = Vec::new();
+        let own = router.middlewares.iter().cloned();
+        for m in ep.middlewares.iter().map(|m| qualify(m, provider)).chain(own) {
             middlewares.push(self.middleware(&m)?);
+            middleware_names.push(m.into_boxed_str());
         }
         let priority = match router.priority {
             Some(p) if p != 0 => p,
@@ -477,6 +494,7 @@ impl Compiler<'_> {
                 middlewares: middlewares.into(),
                 rule: router.rule.as_str().into(),
                 priority,
+                middleware_names: middleware_names.into(),
             },
             priority,
             rule,
@@ -511,6 +529,7 @@ impl Compiler<'_> {
             middlewares: Box::new([middleware]),
             rule: rule_text.into(),
             priority: ep.redirect_priority,
+            middleware_names: Box::new([format!("{}-redirectscheme@internal", ep.name).into()]),
         });
         entries.push((ep.redirect_priority, name, rule, id));
     }

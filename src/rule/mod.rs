@@ -82,6 +82,10 @@ impl<T> RuleSet<T> {
         RuleSet { entries }
     }
 
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().map(|e| &e.3)
+    }
+
     pub fn first_match(&self, req: &RequestView<'_>) -> Option<&T> {
         self.entries.iter().find(|e| e.2.matches(req)).map(|e| &e.3)
     }
