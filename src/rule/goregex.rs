@@ -16,12 +16,11 @@
 //!
 //! So a pattern is first parsed with Go's rules (errors worded like Go's) and re-emitted with
 //! every literal escaped, then compiled by the regex crate. Captures become plain groups (names
-//! never matter for matching, and Go allows names the regex crate does not).
+//! never matter for matching, and Go allows names the regex crate does not, and duplicates).
 //!
 //! Not reproduced: Go's limit on nested repetition products (`(a{500}){3}`) and its overall
 //! program size limit; the regex crate applies its own size limit instead.
 
-use std::collections::HashSet;
 use std::fmt::Write;
 
 use regex::Regex;
@@ -57,7 +56,6 @@ struct Translator<'a> {
     pos: usize,
     out: String,
     open_groups: usize,
-    names: HashSet<&'a str>,
     last: Last,
 }
 
@@ -72,7 +70,6 @@ pub(crate) fn translate(pattern: &str) -> Result<String, String> {
         pos: 0,
         out: String::with_capacity(pattern.len() * 2),
         open_groups: 0,
-        names: HashSet::new(),
         last: Last::Nothing,
     };
     t.run()?;
@@ -195,9 +192,6 @@ impl<'a> Translator<'a> {
                     "invalid named capture: `{}`",
                     &self.src[start..=self.pos + close]
                 ));
-            }
-            if !self.names.insert(name) {
-                return Err(format!("duplicate capture group name: `{name}`"));
             }
             self.pos += close + 1;
             self.open_groups += 1;
@@ -674,7 +668,7 @@ mod tests {
         assert!(m("^(?:)a$", "a"));
         assert!(m("(?m)^b$", "a\nb"));
         assert!(m("^(?U)a+$", "aaa"));
-        assert_eq!(err("(?P<x>a)(?P<x>b)"), "duplicate capture group name: `x`");
+        assert!(m("^(?P<x>a)(?P<x>b)$", "ab")); // Go accepts duplicate names
         assert_eq!(err("(?P<a-b>x)"), "invalid named capture: `(?P<a-b>`");
         assert_eq!(err("(?P=x)"), "invalid named capture: `(?P=x)`");
         assert_eq!(err("(?x)a"), "invalid or unsupported Perl syntax: `(?x`");

@@ -3,7 +3,8 @@
 //! Traefik wraps its handler in Go's `http.AllowQuerySemicolons` (entry point option
 //! `http.encodeQuerySemicolons` off, the default), which turns `;` into `&`; then `URL.Query()`
 //! splits on `&`, skips empty pieces, splits each at the first `=`, and drops a pair whose key or
-//! value has a bad `%` escape. Keys and values are decoded with `+` as space.
+//! value has a bad `%` escape. Keys and values are decoded with `+` as space. Since Go 1.24.12
+//! and 1.25.6, a query of more than [`MAX_PARAMS`] pieces yields no parameters at all.
 
 use super::scratch::Scratch;
 
@@ -14,8 +15,14 @@ pub(crate) struct Pair<'a> {
     pub(crate) value: &'a [u8],
 }
 
+/// Go's default `urlmaxqueryparams`: more `&`-separated pieces than this, and `URL.Query()` is
+/// empty (Traefik still routes the request; Query matchers just see no parameters).
+pub(crate) const MAX_PARAMS: usize = 10_000;
+
 /// The pairs of a raw query (without the `?`), in order, as Go's `ParseQuery` keeps them.
 pub(crate) fn pairs(query: &str) -> impl Iterator<Item = Pair<'_>> {
+    let separators = query.bytes().filter(|&b| b == b'&' || b == b';').count();
+    let query = if separators < MAX_PARAMS { query } else { "" };
     query.as_bytes().split(|&b| b == b'&' || b == b';').filter_map(|piece| {
         if piece.is_empty() {
             return None;
@@ -120,6 +127,10 @@ mod tests {
         assert_eq!(decoded_pairs("q=a+b%20c%2Bd"), vec![("q".into(), "a b c+d".into())]);
         assert_eq!(decoded_pairs("a%zz=1&b=%2&c=ok"), vec![("c".into(), "ok".into())]);
         assert_eq!(decoded_pairs(""), vec![]);
+        let at_limit = format!("k=v{}", "&".repeat(MAX_PARAMS - 1));
+        assert_eq!(decoded_pairs(&at_limit).len(), 1);
+        let over = format!("k=v{}", ";".repeat(MAX_PARAMS));
+        assert_eq!(decoded_pairs(&over).len(), 0);
     }
 
     #[test]
