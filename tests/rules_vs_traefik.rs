@@ -91,11 +91,18 @@ const ROUTERS: &[Router] = &[
     r("path-braces", 200, "Host(`p.test`) && PathRegexp(`^/x{foo}$`)"),
     r("path-percent", 200, "Host(`p.test`) && Path(`/100%25`)"),
     r("path-ascii-digit", 200, r"Host(`p.test`) && PathRegexp(`^/d/\d$`)"),
+    r("path-ascii-word", 200, r"Host(`p.test`) && PathRegexp(`^/w/\w+$`)"),
+    r("path-word-boundary", 200, r"Host(`p.test`) && PathRegexp(`^/wb/a\b`)"),
+    r("path-fold", 200, "Host(`p.test`) && PathRegexp(`(?i)^/fold/k$`)"),
+    r("path-any-char", 200, "Host(`p.test`) && PathRegexp(`^/dot/.$`)"),
+    r("path-dotdot-literal", 200, "Host(`p.test`) && Path(`/a/..`)"),
+    r("path-triple-dot", 200, "Host(`p.test`) && Path(`/.../x`)"),
     // Methods.
     r("method-post", 100, "Host(`m.test`) && Method(`post`)"),
     // Headers.
     r("header", 100, "Host(`h.test`) && Header(`x-mode`, `a`)"),
     r("header-re", 90, "Host(`h.test`) && HeaderRegexp(`X-Mode`, `^b+$`)"),
+    r("header-empty", 80, "Host(`h.test`) && HeaderRegexp(`X-Empty`, `^$`)"),
     never("header-host", 120, "Host(`h.test`) && Header(`Host`, `h.test`)"),
     never("header-te", 125, "Host(`h.test`) && Header(`Transfer-Encoding`, `chunked`)"),
     // Queries.
@@ -143,6 +150,8 @@ const ROUTERS: &[Router] = &[
     v2("v2-query", 100, "Host(`v2q.test`) && Query(`a=1`, `b={b:[a-z]+}`)"),
     v2("v2-method", 100, "Host(`v2m.test`) && Method(`PUT`, `delete`)"),
     v2("v2-hostheader", 100, "HostHeader(`v2hh.test`) && ClientIP(`127.0.0.1`, `::1`)"),
+    v2("v2-hostre-ipv6", 100, r"HostRegexp(`{ip:\[[0-9a-f:]+\]}`) && Path(`/v2ip`)"),
+    v2("v2-path-encoded", 100, "Host(`v2p.test`) && Path(`/enc/{rest:.+}`)"),
     // Fallback for the test hosts above, so that "matched nothing else" is visible.
     r("fallback", 1, r"HostRegexp(`^(p|m|h|q|ip|ip2|o|v2p|v2h|v2q|v2m|rx)\.test$`)"),
 ];
@@ -343,6 +352,19 @@ fn requests() -> Vec<Probe> {
         get("p.test", "/a#b"),
         get("p.test", "/a%zz"),
         get("p.test", "/exact?x=1"),
+        get("p.test", "/w/abc_1"),
+        get("p.test", "/w/caf%C3%A9"),
+        get("p.test", "/wb/a%C3%A9"),
+        get("p.test", "/wb/ab"),
+        get("p.test", "/fold/K"),
+        get("p.test", "/fold/%E2%84%AA"),
+        get("p.test", "/dot/%FF"),
+        get("p.test", "/dot/%C3%A9"),
+        get("p.test", "/dot/%F0%9F%98"),
+        get("p.test", "/a/.."),
+        get("p.test", "/a/.%2e"),
+        get("p.test", "/.../x"),
+        get("p.test", "/a/b/.."),
         // Methods.
         send("POST", "m.test", "/", &[("Content-Length", "0")]),
         get("m.test", "/"),
@@ -357,6 +379,10 @@ fn requests() -> Vec<Probe> {
         send("GET", "h.test", "/", &[("X-Mode", "a, b")]),
         send("GET", "h.test", "/", &[("X-Mode", "   a   ")]),
         send("GET", "h.test", "/", &[("X-Mode", "A")]),
+        raw(
+            "empty header value",
+            "GET / HTTP/1.1\r\nHost: h.test\r\nX-Empty:\r\nConnection: close\r\n\r\n",
+        ),
         raw(
             "chunked body (Go hides Transfer-Encoding)",
             "POST / HTTP/1.1\r\nHost: h.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\na\r\n0\r\n\r\n",
@@ -382,6 +408,9 @@ fn requests() -> Vec<Probe> {
         get("q.test", "/?s=a%20b"),
         get("q.test", "/?"),
         get("q.test", "/?&&"),
+        get("q.test", "/?k=v#frag"),
+        get("q.test", "/?%6b=v"),
+        get("q.test", "/?k+=v"),
         // Client IP.
         get("ip.test", "/"),
         get("ip2.test", "/"),
@@ -435,6 +464,15 @@ fn requests() -> Vec<Probe> {
         send("DELETE", "v2m.test", "/", &[]),
         get("v2m.test", "/"),
         get("v2hh.test", "/"),
+        get("[::1]", "/v2ip"),
+        get("[::1]:80", "/v2ip"),
+        get("v2p.test", "/enc/a%2Fb"),
+        get("v2p.test", "/enc/a%20b"),
+        raw(
+            "absolute-form with userinfo and port",
+            "GET http://user@EXACT.test:8080/ HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n",
+        ),
+        get("EXACT.TEST.:80", "/"),
         // Nothing at all.
         get("nothing.test", "/"),
     ];
@@ -479,7 +517,7 @@ fn router_json(r: &Router, service: &str) -> Value {
     let mut v = json!({
         "rule": r.rule,
         "service": service,
-        "entryPoints": ["web"],
+        "entryPoints": ["web", "unsanitized"],
         "middlewares": [format!("mark-{}", r.name)],
     });
     if r.priority != 0 {
@@ -537,7 +575,10 @@ fn rules_route_like_traefik() {
         static_extra: "",
         providers_extra: &providers_extra,
         // Parity routers get an entry point of their own: some of them match everything.
-        extra_entry_points: &["parity"],
+        extra_entry_points: &[
+            ("parity", ""),
+            ("unsanitized", "    http:\n      sanitizePath: false\n"),
+        ],
         wait_for_routers: &wait,
         probe: Some(probe),
     });
@@ -556,23 +597,28 @@ fn rules_route_like_traefik() {
     let mut mismatches = Vec::new();
     let mut hit = BTreeSet::new();
     let probes = requests();
+    let unsanitized = traefik.entry_point("unsanitized");
     for p in &probes {
-        let theirs = match traefik.send(&p.raw) {
-            Ok(resp) => match (resp.status, resp.header("X-Router")) {
-                (200, Some(name)) => Outcome::Router(name.to_owned()),
-                (404, _) => Outcome::NotFound,
-                (400, _) => Outcome::BadRequest,
-                (s, h) => Outcome::Other(format!("status {s}, X-Router {h:?}")),
-            },
-            Err(e) => Outcome::Other(format!("I/O error: {e}")),
-        };
-        let ours = route(&set, &p.raw);
-        if let Outcome::Router(name) = &theirs {
-            hit.insert(name.clone());
-        }
-        if theirs != ours {
-            mismatches
-                .push(format!("  {:<52} traefik: {:<28} tollgate: {}", p.label, theirs, ours));
+        // Every request goes to the default entry point and to one with `sanitizePath: false`.
+        for (addr, sanitize) in [(traefik.web, true), (unsanitized, false)] {
+            let theirs = match crate::traefik::request(addr, &p.raw) {
+                Ok(resp) => match (resp.status, resp.header("X-Router")) {
+                    (200, Some(name)) => Outcome::Router(name.to_owned()),
+                    (404, _) => Outcome::NotFound,
+                    (400, _) => Outcome::BadRequest,
+                    (s, h) => Outcome::Other(format!("status {s}, X-Router {h:?}")),
+                },
+                Err(e) => Outcome::Other(format!("I/O error: {e}")),
+            };
+            let ours = route(&set, &p.raw, sanitize);
+            if let Outcome::Router(name) = &theirs {
+                hit.insert(name.clone());
+            }
+            if theirs != ours {
+                let label =
+                    if sanitize { p.label.clone() } else { format!("{} [unsanitized]", p.label) };
+                mismatches.push(format!("  {label:<52} traefik: {theirs:<28} tollgate: {ours}"));
+            }
         }
     }
 
@@ -590,7 +636,7 @@ fn rules_route_like_traefik() {
         report.push_str(&format!(
             "{} of {} requests routed differently:\n{}\n",
             mismatches.len(),
-            probes.len(),
+            2 * probes.len(),
             mismatches.join("\n")
         ));
     }
@@ -635,7 +681,7 @@ fn parity_mismatches(traefik: &Traefik) -> Vec<String> {
 }
 
 /// What tollgate decides for raw request bytes: parsed here as Go's server parses them.
-fn route(set: &rule::RuleSet<(String, i64)>, raw: &[u8]) -> Outcome {
+fn route(set: &rule::RuleSet<(String, i64)>, raw: &[u8], sanitize: bool) -> Outcome {
     let text = String::from_utf8_lossy(raw);
     let head = text.split("\r\n\r\n").next().unwrap_or_default();
     let mut lines = head.split("\r\n");
@@ -672,7 +718,9 @@ fn route(set: &rule::RuleSet<(String, i64)>, raw: &[u8]) -> Outcome {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
-    let Ok(path) = rule::routing_path(raw_path) else { return Outcome::BadRequest };
+    let Ok(path) = rule::routing_path_with(raw_path, sanitize) else {
+        return Outcome::BadRequest;
+    };
     let method = Method::from_bytes(method.as_bytes()).expect("test method");
     let view = RequestView {
         method: &method,

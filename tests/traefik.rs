@@ -64,9 +64,9 @@ pub(crate) struct Options<'a> {
     pub(crate) static_extra: &'a str,
     /// More providers, YAML lines indented under `providers:` (e.g. `  http:\n    endpoint: …`).
     pub(crate) providers_extra: &'a str,
-    /// More entry points (each on its own free loopback port), e.g. to load routers that must
-    /// never see traffic.
-    pub(crate) extra_entry_points: &'a [&'a str],
+    /// More entry points, each on its own free loopback port: name and YAML lines to add under
+    /// it, indented by four spaces (e.g. `"    http:\n      sanitizePath: false\n"`), or "".
+    pub(crate) extra_entry_points: &'a [(&'a str, &'a str)],
     /// Qualified router names (`a@file`) the API must list before Traefik counts as ready.
     pub(crate) wait_for_routers: &'a [&'a str],
     /// A raw request that must come back 200 before Traefik counts as ready (proves that the
@@ -82,6 +82,7 @@ pub(crate) struct Traefik {
     pub(crate) web: SocketAddr,
     /// The `traefik` entry point: ping and API.
     pub(crate) admin: SocketAddr,
+    extra: Vec<(String, SocketAddr)>,
 }
 
 impl Traefik {
@@ -97,9 +98,11 @@ impl Traefik {
         let web: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let admin: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let mut entry_points = String::new();
-        for name in opts.extra_entry_points {
-            entry_points
-                .push_str(&format!("  {name}:\n    address: \"127.0.0.1:{}\"\n", free_port()));
+        let mut extra = Vec::new();
+        for (name, yaml) in opts.extra_entry_points {
+            let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+            entry_points.push_str(&format!("  {name}:\n    address: \"{addr}\"\n{yaml}"));
+            extra.push(((*name).to_owned(), addr));
         }
         let dynamic = dir.join("dynamic.yml");
         std::fs::write(&dynamic, opts.dynamic).expect("write dynamic config");
@@ -123,7 +126,7 @@ impl Traefik {
             .stderr(log)
             .spawn()
             .expect("start Traefik");
-        let mut t = Traefik { child, dir, web, admin };
+        let mut t = Traefik { child, dir, web, admin, extra };
         t.wait_ready(opts);
         t
     }
@@ -171,6 +174,15 @@ impl Traefik {
     /// Sends raw bytes to the `web` entry point and reads the whole response.
     pub(crate) fn send(&self, raw: &[u8]) -> std::io::Result<Response> {
         request(self.web, raw)
+    }
+
+    /// The address of an entry point from [`Options::extra_entry_points`].
+    pub(crate) fn entry_point(&self, name: &str) -> SocketAddr {
+        self.extra
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("no entry point {name}"))
     }
 
     /// Every HTTP router as the API reports it.
