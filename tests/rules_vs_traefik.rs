@@ -77,6 +77,7 @@ const ROUTERS: &[Router] = &[
     r("hostre", 100, r"HostRegexp(`^re-[0-9]+\.test$`)"),
     never("hostre-upper", 100, r"HostRegexp(`^[A-Z]+\.upper\.test$`)"),
     r("hostre-unanchored", 90, "HostRegexp(`anchor`)"),
+    r("hostre-empty-match", 100, r"HostRegexp(`^(em\.test)?$`) && Path(`/em`)"),
     // Paths, all on p.test.
     r("path-exact", 200, "Host(`p.test`) && Path(`/exact`)"),
     r("path-prefix", 150, "Host(`p.test`) && PathPrefix(`/pre`)"),
@@ -316,6 +317,8 @@ fn requests() -> Vec<Probe> {
         get("re-x.test", "/"),
         get("ABC.upper.test", "/"),
         get("unanchored.test", "/"),
+        get("em.test", "/em"),
+        get("other.test", "/em"),
         // Paths.
         get("p.test", "/exact"),
         get("p.test", "/exact/"),

@@ -56,8 +56,13 @@ pub(crate) enum Matcher {
     Host(Box<str>),
     /// v2 `Host`/`HostHeader`: any of the lowercased hosts, exactly.
     HostsV2(Box<[Box<str>]>),
-    /// v3 `HostRegexp`, on the canonical (lowercased) host.
-    HostRegexp(Regex),
+    /// v3 `HostRegexp`, on the canonical (lowercased) host. Traefik also tries the regex on the
+    /// CNAME-flattened host, which is the empty string unless CNAME flattening is configured: so
+    /// a regex that matches "" matches every request (`^(a\.test)?$` included).
+    HostRegexp {
+        regex: Regex,
+        matches_empty: bool,
+    },
     /// v2 `HostRegexp` templates, on the host with its port removed (case folded in the regex).
     HostRegexpV2(Box<[Regex]>),
     Path(Box<str>),
@@ -117,8 +122,9 @@ impl Matcher {
                 let h = host::canonical_host(req.host);
                 hosts.iter().any(|e| host::host_v2_matches(h, e))
             }
-            Matcher::HostRegexp(re) => {
-                with_ascii_lowercase(host::canonical_host(req.host), |h| re.is_match(h))
+            Matcher::HostRegexp { regex, matches_empty } => {
+                *matches_empty
+                    || with_ascii_lowercase(host::canonical_host(req.host), |h| regex.is_match(h))
             }
             Matcher::HostRegexpV2(res) => {
                 let h = host::mux_host(req.host);

@@ -160,6 +160,8 @@ fn host_regexp_v3_is_unanchored_and_sees_the_lowercased_host() {
     check(r"HostRegexp(`{domain:[a-zA-Z-]+\.com}`)", V3, &[("https://example.com", false)]);
     check("HostRegexp(`example`)", V3, &[("https://www.example.com", true)]);
     check("HostRegexp(`.*`)", V3, &[("http:///", true)]);
+    // Traefik also matches the regex against the (empty) CNAME-flattened host.
+    check(r"HostRegexp(`^(a\.test)?$`)", V3, &[("http://other.test", true)]);
 }
 
 #[test]

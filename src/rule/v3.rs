@@ -61,7 +61,8 @@ pub(crate) fn build(name: &'static str, call: &Call, src: &str) -> Result<Matche
         }
         "HostRegexp" => {
             ascii(first)?;
-            Matcher::HostRegexp(regex(first)?)
+            let regex = regex(first)?;
+            Matcher::HostRegexp { matches_empty: regex.is_match(""), regex }
         }
         "Path" => Matcher::Path(path(first)?),
         "PathPrefix" => Matcher::PathPrefix(path(first)?),
