@@ -20,7 +20,7 @@ pub enum RuleError {
     Unexpected { col: u32, expected: &'static str, found: Box<str> },
 
     /// A character that is no part of the rule language (`@`, `#`, `;`, `'`, …).
-    #[error("column {col}: unexpected character `{ch}`{hint}")]
+    #[error("column {col}: unexpected character {}{hint}", show_char(*ch))]
     BadChar { col: u32, ch: char, hint: &'static str },
 
     /// `"…` or `` `… `` without its closing quote.
@@ -134,6 +134,15 @@ pub(crate) fn column(text: &str, byte_offset: usize) -> u32 {
     // Offsets always sit on char boundaries (they come from the lexer); stay safe if not.
     let prefix = text.get(..end).unwrap_or(text);
     u32::try_from(prefix.chars().count()).unwrap_or(u32::MAX).saturating_add(1)
+}
+
+/// A character as shown in error messages: quoted, or as U+XXXX when it would be invisible.
+fn show_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() || c == '\u{feff}' {
+        format!("U+{:04X}", u32::from(c))
+    } else {
+        format!("`{c}`")
+    }
 }
 
 /// A token as shown in error messages: short, quoted, newlines made visible.

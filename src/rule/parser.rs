@@ -36,6 +36,12 @@ pub(crate) struct Arg {
 }
 
 pub(crate) fn parse(src: &str) -> Result<Expr, RuleError> {
+    // Go's scanner refuses NUL and a byte-order mark past the start anywhere, even in strings.
+    if let Some((at, ch)) =
+        src.char_indices().find(|&(i, c)| c == '\0' || (c == '\u{feff}' && i > 0))
+    {
+        return Err(RuleError::BadChar { col: column(src, at), ch, hint: "" });
+    }
     let mut p = Parser { src, lexer: Lexer::new(src), tok: None, depth: 0 };
     let first = p.peek()?;
     if matches!(first.kind, Kind::Eof | Kind::Newline) {
@@ -314,6 +320,13 @@ mod tests {
                 "column 10: expected `,` or `)` after an argument, found a line break"
             )
         );
+    }
+
+    #[test]
+    fn nul_and_stray_byte_order_marks_are_refused_even_in_strings() {
+        assert_eq!(err("Path(`/\0`)"), "column 8: unexpected character U+0000");
+        assert_eq!(err("Path(`/\u{feff}`)"), "column 8: unexpected character U+FEFF");
+        assert!(parse("\u{feff}Path(`/`)").is_ok());
     }
 
     #[test]

@@ -165,3 +165,10 @@ impl<T: fmt::Debug> fmt::Debug for RuleSet<T> {
             .finish()
     }
 }
+
+// A compiled table is shared by every connection task: it must be Send + Sync.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<Rule>();
+    shareable::<RuleSet<()>>();
+};
