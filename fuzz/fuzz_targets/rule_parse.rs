@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             let chars = rule_text.chars().count();
             let col = usize::try_from(e.col()).expect("u32 fits usize");
-            assert!((1..=chars + 1).contains(&col), "column {col} outside 1..={} for {rule_text:?}: {e}", chars + 1);
+            assert!(
+                (1..=chars + 1).contains(&col),
+                "column {col} outside 1..={} for {rule_text:?}: {e}",
+                chars + 1
+            );
             let _ = e.to_string();
         }
         Ok(r) => {
@@ -43,7 +47,14 @@ fuzz_target!(|data: &[u8]| {
             let empty = HeaderMap::new();
             let long_query = format!("q={}&k=v", "%41".repeat(300));
             let views = [
-                RequestView { method: &get, host: "example.com", path: "/", query: None, headers: &empty, client_ip: None },
+                RequestView {
+                    method: &get,
+                    host: "example.com",
+                    path: "/",
+                    query: None,
+                    headers: &empty,
+                    client_ip: None,
+                },
                 RequestView {
                     method: &custom,
                     host: "API.Example.COM.:8443",
@@ -60,7 +71,14 @@ fuzz_target!(|data: &[u8]| {
                     headers: &headers,
                     client_ip: Some(std::net::Ipv6Addr::LOCALHOST.into()),
                 },
-                RequestView { method: &get, host: &text, path: "*", query: Some(&text), headers: &empty, client_ip: None },
+                RequestView {
+                    method: &get,
+                    host: &text,
+                    path: "*",
+                    query: Some(&text),
+                    headers: &empty,
+                    client_ip: None,
+                },
             ];
             for v in &views {
                 let _ = r.matches(v);
