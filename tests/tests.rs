@@ -8,4 +8,6 @@ mod util;
 
 mod config_traefik;
 mod proxy;
+mod rules_vs_traefik;
 mod streams;
+mod traefik;

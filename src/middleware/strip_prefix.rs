@@ -6,7 +6,6 @@ use http::request;
 
 use super::{InvalidMiddleware, Reply, Step, with_path};
 use crate::config::dynamic;
-use crate::proxy::path;
 
 #[derive(Debug)]
 pub struct StripPrefix {
@@ -42,7 +41,7 @@ impl StripPrefix {
             // Traefik refuses a result that cleaning would change (`/api//x` stripped of `/api`
             // is `//x`): the backend would see a path the router never matched.
             let stripped = if stripped.is_empty() { "/".to_owned() } else { stripped };
-            if path::clean(&stripped) != stripped.as_str() {
+            if crate::rule::clean_path(&stripped) != stripped.as_str() {
                 return Step::Respond(Reply::status(http::StatusCode::BAD_REQUEST));
             }
             let Some(uri) = with_path(&req.uri, &stripped) else {

@@ -21,7 +21,6 @@ use super::body::{RequestBody, ResponseBody};
 use super::finish::{ConnState, Finish, HitSink, Tracked};
 use super::forward::{Outbound, error_response, forward};
 use super::headers::{ForwardedPolicy, Origin, is_websocket};
-use super::path;
 use super::service::{ServiceId, ServiceRt, add_cookies, choose};
 use super::table::RouteTable;
 use crate::middleware::{Reply, RequestCx, Step};
@@ -74,18 +73,21 @@ async fn route(
     if let Err(status) = check_framing(&parts) {
         return error_response(status);
     }
-    let entry_path = match path::entry_path(parts.uri.path()) {
-        Ok(p) => p.into_owned(),
-        Err(_) => return error_response(StatusCode::BAD_REQUEST),
+    let Ok(paths) = rule::request_paths(parts.uri.path(), true) else {
+        return error_response(StatusCode::BAD_REQUEST);
     };
-    if entry_path != parts.uri.path() {
-        match crate::middleware::with_path(&parts.uri, &entry_path) {
+    let routing_path = paths.routing.into_owned();
+    if paths.forwarded != parts.uri.path() {
+        match crate::middleware::with_path(&parts.uri, &paths.forwarded) {
             Some(uri) => parts.uri = uri,
             None => return error_response(StatusCode::BAD_REQUEST),
         }
     }
     let ep = &shared.entrypoints[conn.entrypoint];
     let host = request_host(&parts);
+    if !host.is_ascii() {
+        return error_response(StatusCode::BAD_REQUEST);
+    }
     let websocket = is_websocket(&parts.headers);
     ep.forwarded.apply(
         &mut parts.headers,
@@ -93,10 +95,6 @@ async fn route(
     );
 
     let table = shared.routes.load_full();
-    let routing_path = match rule::routing_path(parts.uri.path()) {
-        Ok(p) => p.into_owned(),
-        Err(_) => return error_response(StatusCode::BAD_REQUEST),
-    };
     let view = RequestView {
         method: &parts.method,
         host: &host,
@@ -286,14 +284,17 @@ fn body_is_empty(parts: &request::Parts, body: &Incoming) -> bool {
         || parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0")
 }
 
-/// The host the client asked for: the Host header, else the HTTP/2 authority.
+/// The host the client asked for, as Go's server sets `Request.Host`: the authority of an
+/// absolute-form target (or HTTP/2's `:authority`) when present, else the Host header.
 fn request_host(parts: &request::Parts) -> String {
     parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()))
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .filter(|a| !a.is_empty())
+        .or_else(|| {
+            parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned)
+        })
         .unwrap_or_default()
 }
 

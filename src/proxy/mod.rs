@@ -16,7 +16,6 @@ mod hash;
 pub mod headers;
 mod health;
 pub mod ipnet;
-pub mod path;
 mod service;
 mod sticky;
 mod table;

@@ -17,7 +17,7 @@ use super::sticky::Sticky;
 use super::target::Target;
 use crate::config::dynamic::{self, DynamicConfig};
 use crate::middleware::Middleware;
-use crate::rule::{self, RuleSet, Syntax};
+use crate::rule::{self, RuleSet, RuleSetBuilder, Syntax};
 
 /// Index of a compiled router (one per router and entry point) in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl RouteTable {
     pub fn empty(entrypoints: usize) -> RouteTable {
         RouteTable {
             entrypoints: (0..entrypoints)
-                .map(|_| EntryRoutes { routes: RuleSet::new(Vec::new()) })
+                .map(|_| EntryRoutes { routes: RuleSetBuilder::new().build() })
                 .collect(),
             routers: Box::new([]),
             services: Box::new([]),
@@ -72,7 +72,7 @@ impl RouteTable {
         let ids: Vec<RouterId> = self
             .entrypoints
             .get(index)
-            .map(|e| e.routes.values().copied().collect())
+            .map(|e| e.routes.iter().map(|(_, _, id)| *id).collect())
             .unwrap_or_default();
         ids.into_iter().map(|id| self.router(id))
     }
@@ -191,20 +191,22 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
     let mut routers = Vec::new();
     let mut entrypoints = Vec::new();
     for (index, ep) in input.entrypoints.iter().enumerate() {
-        let mut entries = Vec::new();
+        let mut entries = RuleSetBuilder::new();
         c.redirect_router(ep, &mut routers, &mut entries);
         for (name, router) in &config.http.routers {
             if !router_on(router, ep, input.entrypoints) {
                 continue;
             }
-            if let Some(compiled) = c.router(name, router, ep) {
+            if let Some((compiled, priority, rule)) = c.router(name, router, ep) {
                 let id = RouterId(routers.len() as u32);
-                entries.push((compiled.1, name.clone(), compiled.2, id));
-                routers.push(compiled.0);
+                match entries.add(name, priority, rule, id) {
+                    Ok(()) => routers.push(compiled),
+                    Err(err) => c.error(Element::Router, name, format!("priority: {err}")),
+                }
             }
         }
         let _ = index;
-        entrypoints.push(EntryRoutes { routes: RuleSet::new(entries) });
+        entrypoints.push(EntryRoutes { routes: entries.build() });
     }
     c.check_entrypoint_names();
     let mut errors = c.errors;
@@ -485,7 +487,7 @@ impl Compiler<'_> {
         }
         let priority = match router.priority {
             Some(p) if p != 0 => p,
-            _ => router.rule.len() as i64,
+            _ => rule.default_priority(),
         };
         Ok((
             RouterRt {
@@ -506,7 +508,7 @@ impl Compiler<'_> {
         &mut self,
         ep: &EntryPointSpec,
         routers: &mut Vec<RouterRt>,
-        entries: &mut Vec<(i64, String, rule::Rule, RouterId)>,
+        entries: &mut RuleSetBuilder<RouterId>,
     ) {
         let Some(redirect) = &ep.redirect else { return };
         let name = format!("{}-redirect@internal", ep.name);
@@ -531,7 +533,10 @@ impl Compiler<'_> {
             priority: ep.redirect_priority,
             middleware_names: Box::new([format!("{}-redirectscheme@internal", ep.name).into()]),
         });
-        entries.push((ep.redirect_priority, name, rule, id));
+        if let Err(err) = entries.add(&name, ep.redirect_priority, rule, id) {
+            self.error(Element::Router, &name, format!("priority: {err}"));
+            routers.pop();
+        }
     }
 
     /// Routers naming an entry point that does not exist are errors, as in Traefik.
