@@ -7,6 +7,7 @@
 mod util;
 
 mod config_traefik;
+mod lifecycle;
 mod proxy;
 mod rules_vs_traefik;
 mod streams;
