@@ -136,7 +136,7 @@ fn twenty_reloads_under_load_fail_no_request() {
     let b = Backend::start("b");
     let config = |i: usize| {
         // Alternate the service's server and add and remove a router each time.
-        let url = if i % 2 == 0 { a.url() } else { b.url() };
+        let url = if i.is_multiple_of(2) { a.url() } else { b.url() };
         let mut pairs = vec![("/app", url.as_str())];
         let extra = format!("/extra{i}");
         if i % 2 == 1 {

@@ -223,10 +223,10 @@ async fn serve_connection(
 fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> bool {
     let now = monotonic_ms();
     // A head trickling in (slowloris) gets readTimeout from its first byte.
-    if let (Some(started), Some(limit)) = (state.head_started_ms(), settings.read_timeout) {
-        if now.saturating_sub(started) >= limit.as_millis() as u64 {
-            return true;
-        }
+    if let (Some(started), Some(limit)) = (state.head_started_ms(), settings.read_timeout)
+        && now.saturating_sub(started) >= limit.as_millis() as u64
+    {
+        return true;
     }
     let Some(since) = state.idle_since_ms() else { return false };
     let limit = if state.requests() == 0 {

@@ -61,10 +61,10 @@ pub(super) async fn forward(
     *outbound.version_mut() = if out.target.h2c { Version::HTTP_2 } else { Version::HTTP_11 };
     if out.target.h2c {
         // HTTP/2 carries the authority in the URI, and forbids a Host that disagrees with it.
-        if let Some(host) = outbound.headers().get(header::HOST).and_then(|h| h.to_str().ok()) {
-            if let Some(uri) = with_authority(outbound.uri(), host) {
-                *outbound.uri_mut() = uri;
-            }
+        if let Some(host) = outbound.headers().get(header::HOST).and_then(|h| h.to_str().ok())
+            && let Some(uri) = with_authority(outbound.uri(), host)
+        {
+            *outbound.uri_mut() = uri;
         }
         outbound.headers_mut().remove(header::HOST);
     }

@@ -228,7 +228,7 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
 
 /// Whether `router` runs on entry point `ep`: its `entryPoints`, or all of them when empty.
 fn router_on(router: &dynamic::Router, ep: &EntryPointSpec, _all: &[EntryPointSpec]) -> bool {
-    router.entry_points.is_empty() || router.entry_points.iter().any(|e| *e == ep.name)
+    router.entry_points.is_empty() || router.entry_points.contains(&ep.name)
 }
 
 struct Compiler<'a> {
@@ -298,7 +298,7 @@ impl Compiler<'_> {
                 // service that answers 503 so indices stay dense.
                 self.services[slot] = Some(unavailable(name));
                 self.service_ids.insert(name.to_owned(), Err(()));
-                self.error(Element::Service, name, message.clone());
+                self.error(Element::Service, name, message);
                 Err(format!("service `{name}` is not served (see its error)"))
             }
         }
@@ -333,10 +333,11 @@ impl Compiler<'_> {
             .get(&transport_name)
             .cloned()
             .ok_or_else(|| format!("serversTransport `{transport_name}` does not exist"))?;
-        if let Some(previous) = self.input.previous.and_then(|t| find_lb(t, name)) {
-            if previous.config == *cfg && Arc::ptr_eq(&previous.transport, &transport) {
-                return Ok(previous);
-            }
+        if let Some(previous) = self.input.previous.and_then(|t| find_lb(t, name))
+            && previous.config == *cfg
+            && Arc::ptr_eq(&previous.transport, &transport)
+        {
+            return Ok(previous);
         }
         let targets: Vec<Target> = cfg
             .servers
