@@ -9,6 +9,7 @@ mod util;
 mod config_traefik;
 mod lifecycle;
 mod proxy;
+mod proxy_vs_traefik;
 mod rules_vs_traefik;
 mod streams;
 mod traefik;

@@ -137,13 +137,11 @@ fn relay_upgrade(
     Response::from_parts(parts, ResponseBody::Empty)
 }
 
-/// Traefik's error answer: the status and Go's status text as the body.
+/// Traefik's error answer: the status and Go's status text as the body, no content type
+/// (Traefik turns Go's content sniffing off).
 pub(super) fn error_response(status: StatusCode) -> Response<ResponseBody> {
     let text = status.canonical_reason().unwrap_or("");
     let mut response = Response::new(ResponseBody::text(text));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }

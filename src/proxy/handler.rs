@@ -74,7 +74,7 @@ async fn route(
         return error_response(status);
     }
     let Ok(paths) = rule::request_paths(parts.uri.path(), true) else {
-        return error_response(StatusCode::BAD_REQUEST);
+        return malformed();
     };
     let routing_path = paths.routing.into_owned();
     if paths.forwarded != parts.uri.path() {
@@ -86,7 +86,7 @@ async fn route(
     let ep = &shared.entrypoints[conn.entrypoint];
     let host = request_host(&parts);
     if !host.is_ascii() {
-        return error_response(StatusCode::BAD_REQUEST);
+        return malformed();
     }
     let websocket = is_websocket(&parts.headers);
     ep.forwarded.apply(
@@ -305,6 +305,14 @@ fn go_error(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// Go's server answer to a request it cannot parse (a bad escape, a non-ASCII host).
+fn malformed() -> Response<ResponseBody> {
+    let mut response = go_error(StatusCode::BAD_REQUEST, "400 Bad Request");
+    response.headers_mut().remove(header::X_CONTENT_TYPE_OPTIONS);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
