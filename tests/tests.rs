@@ -6,6 +6,7 @@
 
 mod util;
 
+mod check;
 mod config_traefik;
 mod lifecycle;
 mod proxy;
