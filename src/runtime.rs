@@ -73,6 +73,7 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         routes: ArcSwap::from_pointee(RouteTable::empty(entrypoints.len())),
         entrypoints: entrypoints.into(),
         hits: None,
+        stopping: Default::default(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = Arc::new(Connections::default());
@@ -146,6 +147,7 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         .max()
         .unwrap_or(Duration::from_secs(10));
     crate::systemd::stopping();
+    shared.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(open_connections = connections.open(), "stopping");
     if !accept_grace.is_zero() {
         tokio::time::sleep(accept_grace).await;

@@ -316,3 +316,19 @@ fn slow_headers_and_idle_connections_are_closed() {
     assert!(closed, "idle connection got data");
     assert!(started.elapsed() < Duration::from_secs(14), "idle connection was not closed");
 }
+
+#[test]
+fn ping_answers_ok_then_503_while_accepting_after_sigterm() {
+    let a = Backend::start("a");
+    let static_yaml = static_config("", false).replace(
+        "    address: \"127.0.0.1:{port:web}\"\n",
+        "    address: \"127.0.0.1:{port:web}\"\n    transport:\n      lifeCycle:\n        requestAcceptGraceTimeout: 3s\n        graceTimeOut: 1s\n",
+    ) + "ping:\n  entryPoint: web\n";
+    let tg = Tollgate::start(Setup::new(&static_yaml, &routes(&[("/a", &a.url())])));
+    let ping = get(&tg.addr(), "/ping", &[]);
+    assert_eq!((ping.status, ping.text().as_str()), (200, "OK"));
+    tg.signal(libc::SIGTERM);
+    // Still accepting during requestAcceptGraceTimeout, but ping tells balancers to go away.
+    wait_until(Duration::from_secs(5), || get(&tg.addr(), "/ping", &[]).status == 503);
+    assert_eq!(get(&tg.addr(), "/a", &[]).status, 200, "requests are still served");
+}

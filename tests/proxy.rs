@@ -481,14 +481,25 @@ http:
         b.url()
     );
     let tg = start(&dynamic);
-    let seq: String = (0..6).map(|_| get(&tg.addr(), "/split", &[]).header("x-backend").unwrap_or("?").to_owned()).collect();
+    let seq: String = (0..6)
+        .map(|_| get(&tg.addr(), "/split", &[]).header("x-backend").unwrap_or("?").to_owned())
+        .collect();
     assert_eq!(seq, "abaaba");
     let first = get(&tg.addr(), "/pinned", &[]);
-    let cookie = first.header("set-cookie").expect("weighted sticky cookie").split(';').next().expect("pair").to_owned();
+    let cookie = first
+        .header("set-cookie")
+        .expect("weighted sticky cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
     assert!(cookie.starts_with("lane="), "{cookie}");
     let chosen = first.header("x-backend").expect("backend").to_owned();
     for _ in 0..4 {
-        assert_eq!(get(&tg.addr(), "/pinned", &[("Cookie", &cookie)]).header("x-backend"), Some(chosen.as_str()));
+        assert_eq!(
+            get(&tg.addr(), "/pinned", &[("Cookie", &cookie)]).header("x-backend"),
+            Some(chosen.as_str())
+        );
     }
 }
 
@@ -525,7 +536,9 @@ http:
         let resp = get(&tg.addr(), "/copy-me", &[]);
         assert_eq!(resp.header("x-backend"), Some("main"), "the main service answers");
     }
-    wait_until(Duration::from_secs(5), || mirror.hits.load(std::sync::atomic::Ordering::SeqCst) == 5);
+    wait_until(Duration::from_secs(5), || {
+        mirror.hits.load(std::sync::atomic::Ordering::SeqCst) == 5
+    });
     assert_eq!(main.hits.load(std::sync::atomic::Ordering::SeqCst), 10);
 }
 

@@ -13,6 +13,10 @@ const TOLLGATE_STATIC: &str = r#"
 entryPoints:
   web:
     address: "127.0.0.1:{port:web}"
+  traefik:
+    address: "127.0.0.1:{port:traefik}"
+ping:
+  entryPoint: traefik
 providers:
   file:
     filename: "{dir}/dynamic.yml"
@@ -229,7 +233,9 @@ fn proxy_answers_and_forwards_like_traefik() {
         wait_for_routers: &["plain@file", "empty@file", "sticky@file"],
         probe: Some(b"GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     });
-    let tollgate = Tollgate::start(Setup::new(TOLLGATE_STATIC, &config));
+    let mut setup = Setup::new(TOLLGATE_STATIC, &config);
+    setup.entrypoints = &["web", "traefik"];
+    let tollgate = Tollgate::start(setup);
     let mut mismatches = Vec::new();
     for (label, text) in requests() {
         let t_addr = traefik.web.to_string();
@@ -245,6 +251,13 @@ fn proxy_answers_and_forwards_like_traefik() {
                 mismatches.push(format!("{label:>24} {key:<34} traefik={a:?} tollgate={b:?}"));
             }
         }
+    }
+    // ping, on each one's `traefik` entry point.
+    let ping = b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let theirs = observe(&parse(&raw(&traefik.admin.to_string(), ping)));
+    let ours = observe(&parse(&raw(&format!("127.0.0.1:{}", tollgate.port("traefik")), ping)));
+    if theirs != ours {
+        mismatches.push(format!("ping: traefik={theirs:?} tollgate={ours:?}"));
     }
     assert!(mismatches.is_empty(), "tollgate differs from Traefik:\n{}", mismatches.join("\n"));
 }

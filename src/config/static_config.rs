@@ -22,6 +22,8 @@ pub struct StaticConfig {
     pub log: Log,
     /// `core`
     pub core: Core,
+    /// `ping`: present (even empty) serves `/ping` on its entry point, as in Traefik.
+    pub ping: Option<Ping>,
     /// `accessLog`: present (even empty) turns the access log on, as in Traefik.
     pub access_log: Option<AccessLog>,
     /// `stats`: tollgate's own section, the bounded-memory traffic statistics.
@@ -47,6 +49,24 @@ pub struct StatsSection {
 impl Default for StatsSection {
     fn default() -> Self {
         StatsSection { enabled: true, anonymize_ip: true, channel_capacity: 8192 }
+    }
+}
+
+/// `ping`: a health endpoint for load balancers and orchestrators.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Ping {
+    /// `entryPoint`: where `/ping` answers. Default `traefik`.
+    pub entry_point: String,
+    /// `manualRouting`: no generated router; route to `ping@internal` yourself.
+    pub manual_routing: bool,
+    /// `terminatingStatusCode`: the answer while shutting down. Default 503.
+    pub terminating_status_code: u16,
+}
+
+impl Default for Ping {
+    fn default() -> Self {
+        Ping { entry_point: "traefik".into(), manual_routing: false, terminating_status_code: 503 }
     }
 }
 

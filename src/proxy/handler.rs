@@ -22,7 +22,7 @@ use super::finish::{ConnState, Finish, HitSink, Tracked};
 use super::forward::{Outbound, error_response, forward};
 use super::headers::{ForwardedPolicy, Origin, is_websocket};
 use super::service::{ServiceId, ServiceRt, add_cookies, choose};
-use super::table::RouteTable;
+use super::table::{Internal, RouteTable};
 use crate::middleware::{Reply, RequestCx, Step};
 use crate::rule::{self, RequestView};
 use crate::stats::{self, Hit};
@@ -38,6 +38,8 @@ pub struct Shared {
     pub routes: ArcSwap<RouteTable>,
     pub entrypoints: Box<[EntryPointRt]>,
     pub hits: Option<Arc<dyn HitSink>>,
+    /// Shutdown has begun (ping answers its terminating status).
+    pub stopping: std::sync::atomic::AtomicBool,
 }
 
 /// The connection a request arrived on.
@@ -117,6 +119,9 @@ async fn route(
             return respond_through(reply_response(reply), &router.middlewares[..ran]);
         }
     }
+    if let Some(internal) = router.internal {
+        return respond_through(serve_internal(internal, shared), &router.middlewares[..ran]);
+    }
     let Some(service) = router.service else {
         return not_found();
     };
@@ -190,6 +195,21 @@ async fn serve(
                 add_cookies(response.headers_mut(), &cookies);
                 return response;
             }
+        }
+    }
+}
+
+/// tollgate's own answers.
+fn serve_internal(internal: Internal, shared: &Shared) -> Response<ResponseBody> {
+    match internal {
+        Internal::Ping { terminating } => {
+            let stopping = shared.stopping.load(std::sync::atomic::Ordering::Relaxed);
+            let status = if stopping { terminating } else { StatusCode::OK };
+            // Traefik writes the status text and no content type.
+            let mut response =
+                Response::new(ResponseBody::text(status.canonical_reason().unwrap_or("")));
+            *response.status_mut() = status;
+            response
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct RouterRt {
     pub priority: i64,
     /// The middleware names, for `tollgate check` and the API.
     pub middleware_names: Box<[Box<str>]>,
+    /// Answered by tollgate itself (`ping@internal`) instead of a service.
+    pub internal: Option<Internal>,
 }
 
 /// The routers of one entry point, ordered as Traefik orders them.
@@ -96,6 +98,15 @@ pub struct EntryPointSpec {
     /// `http.redirections.entryPoint`, compiled to a catch-all redirect router.
     pub redirect: Option<dynamic::RedirectScheme>,
     pub redirect_priority: i64,
+    /// `ping` on this entry point: the status to answer while shutting down.
+    pub ping: Option<http::StatusCode>,
+}
+
+/// Answers tollgate gives itself, without a service (Traefik's `…@internal` services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Internal {
+    /// `ping@internal`: 200 `OK`, or the terminating status while shutting down.
+    Ping { terminating: http::StatusCode },
 }
 
 /// Which kind of element an issue is about.
@@ -193,6 +204,7 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
     for (index, ep) in input.entrypoints.iter().enumerate() {
         let mut entries = RuleSetBuilder::new();
         c.redirect_router(ep, &mut routers, &mut entries);
+        c.ping_router(ep, &mut routers, &mut entries);
         for (name, router) in &config.http.routers {
             if !router_on(router, ep, input.entrypoints) {
                 continue;
@@ -498,6 +510,7 @@ impl Compiler<'_> {
                 rule: router.rule.as_str().into(),
                 priority,
                 middleware_names: middleware_names.into(),
+                internal: None,
             },
             priority,
             rule,
@@ -533,9 +546,38 @@ impl Compiler<'_> {
             rule: rule_text.into(),
             priority: ep.redirect_priority,
             middleware_names: Box::new([format!("{}-redirectscheme@internal", ep.name).into()]),
+            internal: None,
         });
         if let Err(err) = entries.add(&name, ep.redirect_priority, rule, id) {
             self.error(Element::Router, &name, format!("priority: {err}"));
+            routers.pop();
+        }
+    }
+
+    /// `ping`: Traefik's `ping@internal` router, `PathPrefix(`/ping`)` above every user router.
+    fn ping_router(
+        &mut self,
+        ep: &EntryPointSpec,
+        routers: &mut Vec<RouterRt>,
+        entries: &mut RuleSetBuilder<RouterId>,
+    ) {
+        let Some(terminating) = ep.ping else { return };
+        let name = "ping@internal";
+        let rule_text = "PathPrefix(`/ping`)";
+        let Ok(rule) = rule::parse(rule_text, Syntax::V3) else { return };
+        let priority = i64::from(i32::MAX);
+        let id = RouterId(routers.len() as u32);
+        routers.push(RouterRt {
+            name: name.into(),
+            service: None,
+            middlewares: Box::new([]),
+            rule: rule_text.into(),
+            priority,
+            middleware_names: Box::new([]),
+            internal: Some(Internal::Ping { terminating }),
+        });
+        if let Err(err) = entries.add(name, priority, rule, id) {
+            self.error(Element::Router, name, format!("priority: {err}"));
             routers.pop();
         }
     }
@@ -607,6 +649,14 @@ pub fn entrypoint_specs(config: &crate::config::StaticConfig) -> Vec<EntryPointS
                     permanent: r.permanent,
                 }),
                 redirect_priority: redirect.map_or(0, |r| r.priority),
+                ping: config
+                    .ping
+                    .as_ref()
+                    .filter(|p| !p.manual_routing && p.entry_point == *name)
+                    .map(|p| {
+                        http::StatusCode::from_u16(p.terminating_status_code)
+                            .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE)
+                    }),
             }
         })
         .collect()
