@@ -172,17 +172,17 @@ fn validate(
         invalid(path.join("."), place(&path), msg);
     }
 
-    if let Some(ping) = config.ping.as_ref().filter(|p| !p.manual_routing) {
-        if !config.entry_points.contains_key(&ping.entry_point) {
-            let known: Vec<&str> = config.entry_points.keys().map(String::as_str).collect();
-            let msg = format!(
-                "entry point `{}` does not exist (entry points: {})",
-                ping.entry_point,
-                known.join(", ")
-            );
-            let path = ["ping", "entryPoint"];
-            invalid(path.join("."), place(&path).or_else(|| place(&path[..1])), msg);
-        }
+    if let Some(ping) = config.ping.as_ref().filter(|p| !p.manual_routing)
+        && !config.entry_points.contains_key(&ping.entry_point)
+    {
+        let known: Vec<&str> = config.entry_points.keys().map(String::as_str).collect();
+        let msg = format!(
+            "entry point `{}` does not exist (entry points: {})",
+            ping.entry_point,
+            known.join(", ")
+        );
+        let path = ["ping", "entryPoint"];
+        invalid(path.join("."), place(&path).or_else(|| place(&path[..1])), msg);
     }
 
     if let Some(file) = &config.providers.file {
