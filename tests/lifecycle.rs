@@ -332,3 +332,29 @@ fn ping_answers_ok_then_503_while_accepting_after_sigterm() {
     wait_until(Duration::from_secs(5), || get(&tg.addr(), "/ping", &[]).status == 503);
     assert_eq!(get(&tg.addr(), "/a", &[]).status, 200, "requests are still served");
 }
+
+#[test]
+fn write_timeout_cuts_a_response_that_outlives_it() {
+    let a = Backend::start("a");
+    let static_yaml = static_config("", false).replace(
+        "    address: \"127.0.0.1:{port:web}\"\n",
+        "    address: \"127.0.0.1:{port:web}\"\n    transport:\n      respondingTimeouts:\n        writeTimeout: 1s\n",
+    );
+    let tg = Tollgate::start(Setup::new(&static_yaml, &routes(&[("/sse", &a.url())])));
+    let mut stream = TcpStream::connect(tg.addr()).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    stream.write_all(b"GET /sse HTTP/1.1\r\nHost: x\r\n\r\n").expect("request");
+    // The backend sends one event and then waits forever (never released): the stream must be
+    // cut by writeTimeout, not hang until the read timeout.
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(String::from_utf8_lossy(&seen).contains("event 0"));
+    assert!(started.elapsed() < Duration::from_secs(12), "the response was not cut");
+}

@@ -108,6 +108,7 @@ impl Drop for OpenGuard {
 pub struct ConnSettings {
     builder: auto::Builder<TokioExecutor>,
     idle_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     /// Before the first request, a connection gets the shorter of this and the idle timeout.
     read_timeout: Option<Duration>,
 }
@@ -134,6 +135,7 @@ impl ConnSettings {
         ConnSettings {
             builder,
             idle_timeout: timeouts.idle_timeout.non_zero(),
+            write_timeout: timeouts.write_timeout.non_zero(),
             read_timeout: timeouts.read_timeout.non_zero(),
         }
     }
@@ -185,7 +187,13 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let state = Arc::new(ConnState::default());
     let opened_ms = monotonic_ms();
-    let info = Arc::new(ConnInfo { peer, entrypoint, tls: false, state: state.clone() });
+    let info = Arc::new(ConnInfo {
+        write_timeout: settings.write_timeout,
+        peer,
+        entrypoint,
+        tls: false,
+        state: state.clone(),
+    });
     let service = service_fn(move |req| {
         let (info, shared) = (info.clone(), shared.clone());
         async move { Ok::<_, std::convert::Infallible>(handle(req, &info, &shared).await) }

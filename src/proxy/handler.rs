@@ -44,6 +44,8 @@ pub struct Shared {
 
 /// The connection a request arrived on.
 pub(super) struct ConnInfo {
+    /// The entry point's `respondingTimeouts.writeTimeout`, if any.
+    pub write_timeout: Option<std::time::Duration>,
     pub peer: SocketAddr,
     pub entrypoint: usize,
     pub tls: bool,
@@ -62,7 +64,7 @@ pub(super) async fn handle(
     let response = route(req, conn, shared, &mut hit).await;
     hit.status = response.status().as_u16();
     let finish = Finish { hit, started, sink: shared.hits.clone(), conn: conn.state.clone() };
-    response.map(|body| Tracked::new(body, finish))
+    response.map(|body| Tracked::new(body, finish, conn.write_timeout))
 }
 
 async fn route(
