@@ -2,5 +2,7 @@
 //! one static binary for small boards. `docs/ARCHITECTURE.md` maps the modules to the data flow.
 
 pub mod config;
+pub mod logs;
+pub mod report;
 pub mod rule;
 pub mod stats;

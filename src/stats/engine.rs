@@ -2,8 +2,6 @@
 //! sketches. One owner, no locks: the live path runs it on its own task, the offline report runs
 //! one per thread and merges them.
 
-use std::net::IpAddr;
-
 use super::anon;
 use super::classify::{self, Agent, BROWSER_FAMILIES, OS_FAMILIES};
 use super::config::StatsConfig;
@@ -531,7 +529,7 @@ mod tests {
     fn hit(i: u64, status: u16, target: &str) -> Hit {
         let mut h = Hit {
             at_unix_ms: 1_431_856_000_000 + i * 1000,
-            client: Some(IpAddr::from([10, 0, (i % 7) as u8, (i % 250) as u8])),
+            client: Some(std::net::IpAddr::from([10, 0, (i % 7) as u8, (i % 250) as u8])),
             status,
             bytes_out: 100,
             method: Method::Get,

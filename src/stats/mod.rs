@@ -16,6 +16,7 @@ mod hll;
 mod series;
 mod time;
 mod topk;
+mod view;
 
 pub use anon::anonymize;
 pub use classify::{
@@ -32,3 +33,4 @@ pub use hll::Hll;
 pub use series::{Bucket, Ring};
 pub use time::{MS_PER_DAY, civil_from_days, datetime, day_clf, day_key, days_from_civil};
 pub use topk::{Entry, TopK};
+pub use view::{General, Item, LatencyRow, Panel, ReportData, SHOWN, day_of};
