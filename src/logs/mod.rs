@@ -8,6 +8,7 @@
 mod date;
 mod detect;
 mod format;
+pub mod generate;
 mod json;
 mod writer;
 

@@ -580,3 +580,42 @@ mod tests {
         assert_eq!(referring_site("-"), None);
     }
 }
+
+#[cfg(test)]
+mod flood {
+    use super::*;
+
+    /// The invariant behind "memory bounded by configuration": ten million hits with distinct
+    /// paths, clients, agents, hosts and referrers, and the engine owns exactly the heap it had.
+    #[test]
+    fn ten_million_distinct_hits_leave_the_engine_size_unchanged() {
+        let cfg = StatsConfig::default();
+        let mut e = Engine::with_key(&cfg, KeyMode::Fixed(VisitorKey::from_parts(5, 6)));
+        let before = e.heap_bytes();
+        let mut h = Hit { status: 200, bytes_out: 10, ..Hit::default() };
+        let mut buf = String::with_capacity(160);
+        for i in 0..10_000_000u64 {
+            h.at_unix_ms = 1_700_000_000_000 + i * 250;
+            h.client = Some(std::net::IpAddr::from(((i as u128 + 1) << 80).to_be_bytes()));
+            buf.clear();
+            use std::fmt::Write as _;
+            let _ = write!(buf, "/p/{i}");
+            fill(&mut h.path, &buf);
+            h.is_static = i % 3 == 0;
+            h.status = if i % 11 == 0 { 404 } else { 200 };
+            let _ = write!(buf, " Mozilla/5.0 Agent{i}");
+            h.agent_hash = fast_hash(buf.as_bytes());
+            fill(&mut h.user_agent, &buf);
+            fill(&mut h.host, &buf[..buf.len().min(20)]);
+            fill(&mut h.referrer, &buf);
+            fill(&mut h.router, if i % 2 == 0 { &buf } else { "r@file" });
+            e.record(&h);
+        }
+        assert_eq!(e.heap_bytes(), before);
+        assert_eq!(e.total_hits(), 10_000_000);
+        // And the structures really are full, so the equality above is not vacuous.
+        assert_eq!(e.requests.len(), cfg.top_k);
+        assert_eq!(e.hosts.len(), cfg.top_k);
+        assert_eq!(e.routers.rows.len(), cfg.routers);
+    }
+}
