@@ -31,10 +31,10 @@ fn main() {
         }
         i += 2;
     }
-    if let Err(e) = write_combined(&spec, &mut std::io::stdout().lock()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("genlog: {e}");
-            std::process::exit(1);
-        }
+    if let Err(e) = write_combined(&spec, &mut std::io::stdout().lock())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("genlog: {e}");
+        std::process::exit(1);
     }
 }

@@ -535,12 +535,13 @@ fn decode_into(t: &[u8], out: &mut Vec<u8>) {
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut i = 0;
     while i < t.len() {
-        if t[i] == b'%' && i + 2 < t.len() {
-            if let (Some(a), Some(b)) = (hex(t[i + 1]), hex(t[i + 2])) {
-                out.push(a * 16 + b);
-                i += 3;
-                continue;
-            }
+        if t[i] == b'%'
+            && i + 2 < t.len()
+            && let (Some(a), Some(b)) = (hex(t[i + 1]), hex(t[i + 2]))
+        {
+            out.push(a * 16 + b);
+            i += 3;
+            continue;
         }
         out.push(t[i]);
         i += 1;

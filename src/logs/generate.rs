@@ -132,7 +132,7 @@ pub fn write_combined(spec: &Spec, out: &mut dyn Write) -> io::Result<()> {
         let (y, m, d) = crate::stats::civil_from_days(day);
         let s = (at % 86_400_000) / 1000;
         let c = clients.sample(&mut r) as u64;
-        let ip = if c % 17 == 0 {
+        let ip = if c.is_multiple_of(17) {
             format!("2001:db8:{:x}::{:x}", c % 65_536, c / 65_536 + 1)
         } else {
             let h = crate::stats::hash::fast_hash(&c.to_le_bytes());
@@ -173,7 +173,8 @@ pub fn write_combined(spec: &Spec, out: &mut dyn Write) -> io::Result<()> {
             )
         } else {
             let p = pages.sample(&mut r);
-            let q = if p % 9 == 0 { format!("?page={}", r.below(5)) } else { String::new() };
+            let q =
+                if p.is_multiple_of(9) { format!("?page={}", r.below(5)) } else { String::new() };
             let st = match r.below(200) {
                 0 => 500,
                 1..=3 => 301,
@@ -185,9 +186,9 @@ pub fn write_combined(spec: &Spec, out: &mut dyn Write) -> io::Result<()> {
         let referrer =
             if r.below(4) == 0 { REFERRERS[r.below(REFERRERS.len() as u64) as usize] } else { "-" };
         let proto = if r.below(3) == 0 { "HTTP/2.0" } else { "HTTP/1.1" };
-        let _ = write!(
+        let _ = writeln!(
             line,
-            "{ip} - - [{d:02}/{}/{y}:{:02}:{:02}:{:02} +0000] \"{method} {path} {proto}\" {status} {bytes} \"{referrer}\" \"{agent}\"\n",
+            "{ip} - - [{d:02}/{}/{y}:{:02}:{:02}:{:02} +0000] \"{method} {path} {proto}\" {status} {bytes} \"{referrer}\" \"{agent}\"",
             MONTHS[(m - 1) as usize],
             s / 3600,
             s / 60 % 60,

@@ -336,12 +336,11 @@ impl AccessLog {
             return;
         }
         let line = self.format(r);
-        if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+        if let Some(tx) = &self.tx
+            && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
                 tx.try_send(Msg::Line(line))
-            {
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -391,10 +390,10 @@ impl Drop for AccessLog {
 }
 
 fn split_host_port(s: &str) -> (&str, &str) {
-    if let Some(rest) = s.strip_prefix('[') {
-        if let Some((h, p)) = rest.split_once("]:") {
-            return (h, p);
-        }
+    if let Some(rest) = s.strip_prefix('[')
+        && let Some((h, p)) = rest.split_once("]:")
+    {
+        return (h, p);
     }
     match s.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') && !p.is_empty() => (h, p),
@@ -542,7 +541,7 @@ fn json(opts: &Options, r: &AccessRecord<'_>) -> Vec<u8> {
     let start = rfc3339_nano(r.start);
     let dur = r.duration.as_nanos().min(u128::from(u64::MAX)) as u64;
     let mut core: Vec<(String, V<'_>)> = vec![
-        ("ClientAddr".into(), V::O(addr.clone())),
+        ("ClientAddr".into(), V::O(addr)),
         ("ClientHost".into(), V::O(client_host(r, &ip).to_string())),
         ("ClientPort".into(), V::O(port)),
         ("ClientUsername".into(), V::S(r.user.unwrap_or("-"))),

@@ -241,9 +241,9 @@ pub(super) fn render(r: &ReportData) -> String {
     table(&mut out, "tls_type", "TLS versions", &r.tls, false);
     latency(&mut out, "routers", "Routers: latency and errors", &r.routers);
     latency(&mut out, "services", "Services: latency and errors", &r.services);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</main><footer class=\"note\" style=\"padding:8px 16px\">Generated {} UTC by tollgate</footer></body></html>\n",
+        "</main><footer class=\"note\" style=\"padding:8px 16px\">Generated {} UTC by tollgate</footer></body></html>",
         esc(&datetime(r.general.generated_at_ms))
     );
     out

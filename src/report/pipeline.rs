@@ -173,9 +173,7 @@ fn worker(
             }
         };
         let data = &chunk.buf[..chunk.len];
-        let mut line_no = chunk.first_line;
-        for raw in data.split(|&b| b == b'\n') {
-            line_no += 1;
+        for (line_no, raw) in (chunk.first_line + 1..).zip(data.split(|&b| b == b'\n')) {
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
             // GoAccess skips empty lines and comments without counting them.
             if line.is_empty() || line[0] == b'#' {

@@ -322,11 +322,11 @@ pub fn decode_into(bytes: &[u8], e: &mut Engine) -> Result<(), SnapshotError> {
         let h = r.hll()?;
         let n = e.sketches.len();
         let slot = &mut e.sketches[day as usize % n];
-        if let Some(h) = h.filter(|h| h.precision() == slot.hll.precision()) {
-            if slot.day == u32::MAX || slot.day < day {
-                slot.day = day;
-                slot.hll = h;
-            }
+        if let Some(h) = h.filter(|h| h.precision() == slot.hll.precision())
+            && (slot.day == u32::MAX || slot.day < day)
+        {
+            slot.day = day;
+            slot.hll = h;
         }
     }
     let n = r.len(1 << 16, "frozen day count")?;
@@ -485,7 +485,7 @@ mod tests {
         for cut in [12, 100, bytes.len() / 2, bytes.len() - 1] {
             assert!(decode_into(&bytes[..cut], &mut fresh()).is_err(), "cut at {cut}");
         }
-        let mut flipped = bytes.clone();
+        let mut flipped = bytes;
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x40;
         assert!(matches!(

@@ -287,13 +287,13 @@ impl Engine {
                 });
             }
             if group.hits > 0 {
-                group.items.sort_by(|a, b| b.hits.cmp(&a.hits));
+                group.items.sort_by_key(|i| std::cmp::Reverse(i.hits));
                 status_codes.total_hits += group.hits;
                 status_codes.total_bytes += group.bytes;
                 status_codes.items.push(group);
             }
         }
-        status_codes.items.sort_by(|a, b| b.hits.cmp(&a.hits));
+        status_codes.items.sort_by_key(|i| std::cmp::Reverse(i.hits));
         status_codes.kept = status_codes.items.len();
 
         let visit_time = {
