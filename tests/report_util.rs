@@ -42,13 +42,13 @@ pub(crate) fn find_tool(env: &str, candidates: &[&str], install: &str) -> PathBu
         if p.is_absolute() && p.exists() {
             return p.to_path_buf();
         }
-        if !p.is_absolute() {
-            if let Some(paths) = std::env::var_os("PATH") {
-                for dir in std::env::split_paths(&paths) {
-                    let full = dir.join(c);
-                    if full.exists() {
-                        return full;
-                    }
+        if !p.is_absolute()
+            && let Some(paths) = std::env::var_os("PATH")
+        {
+            for dir in std::env::split_paths(&paths) {
+                let full = dir.join(c);
+                if full.exists() {
+                    return full;
                 }
             }
         }

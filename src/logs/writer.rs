@@ -736,3 +736,151 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+    use crate::config::static_config::AccessLog as Model;
+
+    fn wait_for(path: &std::path::Path, lines: usize) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.lines().count() >= lines {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} never reached {lines} lines: {text:?}",
+                path.display()
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn writes_in_the_background_and_reopens_after_rotation() {
+        let dir = std::env::temp_dir().join(format!("tollgate-accesslog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("sub/access.log");
+        let m = Model { file_path: Some(path.display().to_string()), ..Model::default() };
+        let log = AccessLog::new(&m).expect("opens, creating the directory");
+        let mut r = super::tests_support::record();
+        for i in 0..5 {
+            r.request_count = i;
+            log.record(&r);
+        }
+        wait_for(&path, 5);
+        // logrotate: move the file away, then SIGUSR1.
+        let rotated = dir.join("sub/access.log.1");
+        std::fs::rename(&path, &rotated).expect("rotate");
+        log.reopen();
+        // The reopen is handled before the next line is written.
+        log.record(&r);
+        let fresh = wait_for(&path, 1);
+        assert_eq!(fresh.lines().count(), 1);
+        assert_eq!(std::fs::read_to_string(&rotated).expect("rotated").lines().count(), 5);
+        let (written, dropped, errors) = log.counts();
+        assert_eq!((written, dropped, errors), (6, 0, 0));
+        log.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_queue_drops_instead_of_blocking() {
+        // The log is a FIFO nobody reads yet: once the pipe's buffer is full the writer thread
+        // is stuck in write(2), exactly like a stalled SD card, and the queue must overflow.
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir =
+            std::env::temp_dir().join(format!("tollgate-accesslog-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("stalled.log");
+        let made = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo runs");
+        assert!(made.success());
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .expect("read end");
+        let m = Model {
+            file_path: Some(path.display().to_string()),
+            buffering_size: 16,
+            ..Model::default()
+        };
+        let log = AccessLog::new(&m).expect("opens");
+        let r = super::tests_support::record();
+        let offered = 20_000u64;
+        for _ in 0..offered {
+            log.record(&r);
+        }
+        let (_, dropped, _) = log.counts();
+        assert!(dropped > 0, "a stalled disk must cost drops, not waiting");
+        // Drain the pipe so the thread can finish, then every offer is accounted for.
+        let drain = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 65536];
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => all.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "writer never closed the pipe"
+                        );
+                        std::thread::yield_now();
+                    }
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+            all
+        });
+        log.close();
+        let lines =
+            drain.join().expect("drained").split(|&b| b == b'\n').filter(|l| !l.is_empty()).count()
+                as u64;
+        assert_eq!(lines + dropped, offered);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+
+    pub(super) fn record() -> AccessRecord<'static> {
+        AccessRecord {
+            client: Some("192.0.2.7:40000".parse().expect("addr")),
+            forwarded_for: None,
+            user: None,
+            start: SystemTime::now(),
+            method: "GET",
+            path: "/",
+            protocol: "HTTP/1.1",
+            host: "example.test",
+            scheme: "http",
+            entry_point: "web",
+            status: 200,
+            bytes: 5,
+            request_bytes: 0,
+            request_count: 1,
+            router: None,
+            service: None,
+            service_url: None,
+            service_addr: None,
+            duration: Duration::from_millis(1),
+            origin_duration: None,
+            origin_status: None,
+            origin_bytes: None,
+            retry_attempts: 0,
+            tls_version: None,
+            tls_cipher: None,
+            request_headers: &[],
+            origin_headers: &[],
+            response_headers: &[],
+        }
+    }
+}
