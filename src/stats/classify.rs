@@ -226,10 +226,7 @@ fn classify_browser(agent: &str, a: &mut Agent) {
     }
     if m.contains("OPR") || (m.starts_with("Opera") && m.contains('/')) {
         let ver = m.rfind('/').map_or("", |i| cut_at(&m[i..], b"; )"));
-        let mut t: Text<48> = Text::new();
-        fill(&mut t, "Opera");
-        let _ = t.push_str(&ver[..ver.len().min(40)]);
-        a.browser = t;
+        fill(&mut a.browser, &format!("Opera{ver}"));
         return;
     }
     if m.starts_with("MSIE") {
@@ -408,6 +405,10 @@ mod tests {
         );
         assert_eq!(BROWSER_FAMILIES[mac.browser_family as usize], "Safari");
         assert_eq!(mac.os.as_str(), "OS X 10.9 Mavericks");
+
+        // Found by fuzzing: a multibyte character where a version is cut must not split it.
+        let o = classify("Opera/9.80 (X11) Presto/2.12.388 Version/12.16\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}");
+        assert!(o.browser.starts_with("Opera/12.16"));
 
         let u = classify("-");
         assert_eq!((u.browser_family, u.browser.as_str()), (0, "Unknown"));

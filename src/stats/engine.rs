@@ -62,7 +62,10 @@ impl LatencyTable {
     }
 
     pub(crate) fn row(&mut self, name: &str) -> &mut Latency {
-        let name = &name[..name.len().min(64)];
+        // Compare as stored: cut to the row's 64 bytes at a character boundary.
+        let mut cut: Text<64> = Text::new();
+        fill(&mut cut, name);
+        let name = cut.as_str();
         let i = match self.rows.iter().position(|r| r.name.as_str() == name) {
             Some(i) => i,
             None if self.rows.len() + 1 < self.capacity => {
