@@ -30,9 +30,11 @@ gen() { # lines file
     fi
 }
 
-# measure NAME CMD... -> prints "seconds rss_kib"
+# measure NAME FILE CMD... -> prints "seconds rss_kib". FILE is read once first, so every run
+# starts with the log in the page cache and the disk does not decide the figures.
 measure() {
     local log="$OUT/time-$1.txt"; shift
+    cat "$1" > /dev/null; shift
     /usr/bin/time -v "$@" > /dev/null 2> "$log"
     local wall rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
@@ -45,8 +47,8 @@ gen "$LINES" "$MAIN"
 CORES=$(nproc)
 echo
 echo "== $LINES lines, $(du -h "$MAIN" | cut -f1), $CORES cores"
-read -r tg_s tg_rss < <(measure tollgate "$TG" report "$MAIN" --log-format COMBINED --format json -o "$OUT/tollgate.json" --no-progress)
-read -r ga_s ga_rss < <(measure goaccess goaccess "$MAIN" --log-format=COMBINED -o "$OUT/goaccess.json")
+read -r tg_s tg_rss < <(measure tollgate "$MAIN" "$TG" report "$MAIN" --log-format COMBINED --format json -o "$OUT/tollgate.json" --no-progress)
+read -r ga_s ga_rss < <(measure goaccess "$MAIN" goaccess "$MAIN" --log-format=COMBINED -o "$OUT/goaccess.json")
 python3 - "$LINES" "$tg_s" "$tg_rss" "$ga_s" "$ga_rss" "$OUT" <<'PY'
 import json, sys
 lines, tg_s, tg_rss, ga_s, ga_rss, out = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
@@ -64,8 +66,8 @@ echo
 echo "== tollgate peak RSS, $SMALL vs $BIG lines"
 gen "$SMALL" "$OUT/gen-$SMALL.log"
 gen "$BIG" "$OUT/gen-$BIG.log"
-read -r s1 r1 < <(measure small "$TG" report "$OUT/gen-$SMALL.log" --log-format COMBINED --format json -o "$OUT/small.json" --no-progress)
-read -r s2 r2 < <(measure big "$TG" report "$OUT/gen-$BIG.log" --log-format COMBINED --format json -o "$OUT/big.json" --no-progress)
+read -r s1 r1 < <(measure small "$OUT/gen-$SMALL.log" "$TG" report "$OUT/gen-$SMALL.log" --log-format COMBINED --format json -o "$OUT/small.json" --no-progress)
+read -r s2 r2 < <(measure big "$OUT/gen-$BIG.log" "$TG" report "$OUT/gen-$BIG.log" --log-format COMBINED --format json -o "$OUT/big.json" --no-progress)
 python3 - "$SMALL" "$s1" "$r1" "$BIG" "$s2" "$r2" <<'PY'
 import sys
 a, s1, r1, b, s2, r2 = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])

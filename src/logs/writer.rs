@@ -344,6 +344,13 @@ impl AccessLog {
         }
     }
 
+    /// Whether any header can appear in a line (a header mode other than drop): when false the
+    /// request path can pass empty header slices and skip collecting them.
+    pub fn wants_headers(&self) -> bool {
+        self.opts.header_default != Mode::Drop
+            || self.opts.header_names.iter().any(|(_, m)| *m != Mode::Drop)
+    }
+
     /// Reopen the file (SIGUSR1, after logrotate moved it). Never blocks.
     pub fn reopen(&self) {
         self.counters.reopen.store(true, Ordering::Release);

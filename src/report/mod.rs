@@ -107,7 +107,12 @@ pub fn parse_args(args: &[String]) -> Result<Command, ReportError> {
     let mut format = None;
     let mut output = None;
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut stats = StatsConfig { top_k: 1024, visitor_days: 366, ..StatsConfig::default() };
+    let mut stats = StatsConfig {
+        top_k: 1024,
+        visitor_days: 366,
+        agent_cache: 16384,
+        ..StatsConfig::default()
+    };
     let mut progress = true;
     let mut i = 0;
     while i < args.len() {

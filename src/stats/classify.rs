@@ -407,7 +407,9 @@ mod tests {
         assert_eq!(mac.os.as_str(), "OS X 10.9 Mavericks");
 
         // Found by fuzzing: a multibyte character where a version is cut must not split it.
-        let o = classify("Opera/9.80 (X11) Presto/2.12.388 Version/12.16\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}");
+        let o = classify(
+            "Opera/9.80 (X11) Presto/2.12.388 Version/12.16\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}\u{2603}",
+        );
         assert!(o.browser.starts_with("Opera/12.16"));
 
         let u = classify("-");
