@@ -37,8 +37,9 @@ fn item(i: &Item, total_hits: u64, total_bytes: u64, total_visitors: u64) -> Val
     Value::Object(m)
 }
 
-fn stat(values: impl Iterator<Item = u64> + Clone, total: u64) -> Value {
-    let n = values.clone().count() as u64;
+/// GoAccess's total/avg/max/min block. `n` is the number of distinct keys (kept, not only shown),
+/// so the average is per key as GoAccess computes it.
+fn stat(values: impl Iterator<Item = u64> + Clone, total: u64, n: u64) -> Value {
     let max = values.clone().max().unwrap_or(0);
     let min = values.min().unwrap_or(0);
     let avg = total.checked_div(n).unwrap_or(0);
@@ -53,14 +54,15 @@ fn stat(values: impl Iterator<Item = u64> + Clone, total: u64) -> Value {
 pub(crate) fn panel(p: &Panel, top_k: usize) -> Value {
     let visitors_total: u64 = p.items.iter().filter_map(|i| i.visitors).sum();
     let mut meta = Map::new();
-    meta.insert("bytes".into(), stat(p.items.iter().map(|i| i.bytes), p.total_bytes));
+    let n = p.kept.max(p.items.len()) as u64;
+    meta.insert("bytes".into(), stat(p.items.iter().map(|i| i.bytes), p.total_bytes, n));
     if p.items.iter().any(|i| i.visitors.is_some()) {
         meta.insert(
             "visitors".into(),
-            stat(p.items.iter().filter_map(|i| i.visitors), visitors_total),
+            stat(p.items.iter().filter_map(|i| i.visitors), visitors_total, n),
         );
     }
-    meta.insert("hits".into(), stat(p.items.iter().map(|i| i.hits), p.total_hits));
+    meta.insert("hits".into(), stat(p.items.iter().map(|i| i.hits), p.total_hits, n));
     meta.insert("data".into(), json!({"total": {"value": p.kept}}));
     if top_k > 0 {
         // Space-Saving: no shown count is more than this above the truth.

@@ -234,3 +234,101 @@ pub fn main(args: &[String]) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+    use crate::stats::{Engine, Hit, KeyMode, Method, VisitorKey, fill};
+
+    /// A small, fixed day of traffic: every renderer's output is compared byte for byte with
+    /// `src/report/golden/*`. `UPDATE_GOLDEN=1 cargo test --lib report::golden` rewrites them
+    /// after an intended change (review the diff).
+    fn data() -> ReportData {
+        let cfg = StatsConfig { top_k: 16, ..StatsConfig::default() };
+        let mut e = Engine::with_key(&cfg, KeyMode::Fixed(VisitorKey::from_parts(11, 22)));
+        let agents = [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "curl/8.5.0",
+        ];
+        for i in 0..60u64 {
+            let mut h = Hit {
+                at_unix_ms: 1_700_000_000_000 + i * 1_500_000,
+                client: Some(std::net::IpAddr::from([203, 0, 113, (i % 9) as u8 + 1])),
+                method: if i % 7 == 0 { Method::Post } else { Method::Get },
+                status: match i % 10 {
+                    0 => 404,
+                    1 => 500,
+                    2 => 304,
+                    _ => 200,
+                },
+                duration_us: (i * 997 % 50_000) as u32,
+                bytes_out: 100 + i * 10,
+                ..Hit::default()
+            };
+            h.set_target(match i % 4 {
+                0 => "/",
+                1 => "/app.css",
+                2 => "/blog/a<b>&c.html",
+                _ => "/api/items?page=2",
+            });
+            h.set_user_agent(agents[(i % 3) as usize]);
+            fill(&mut h.host, "example.test");
+            fill(
+                &mut h.referrer,
+                if i % 5 == 0 { "https://search.example/?q=tollgate" } else { "-" },
+            );
+            fill(&mut h.router, if i % 2 == 0 { "web@file" } else { "api@file" });
+            fill(&mut h.service, "app@file");
+            e.record(&h);
+        }
+        e.outside_mut().failed = 2;
+        e.outside_mut().log_bytes = 12_345;
+        e.report(&["access.log".to_string()], 1_700_200_000_000)
+    }
+
+    fn check(name: &str, got: &str) {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/golden").join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, got).expect("golden written");
+            return;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+        if want != got {
+            let line = want.lines().zip(got.lines()).position(|(a, b)| a != b).unwrap_or(0);
+            panic!(
+                "{name} differs from its golden file at line {}:\n  want: {}\n  got:  {}",
+                line + 1,
+                want.lines().nth(line).unwrap_or(""),
+                got.lines().nth(line).unwrap_or("")
+            );
+        }
+    }
+
+    #[test]
+    fn renderers_match_their_golden_files() {
+        let d = data();
+        check("report.txt", &render(&d, OutputFormat::Text));
+        check("report.csv", &render(&d, OutputFormat::Csv));
+        check("report.json", &render(&d, OutputFormat::Json));
+        check("report.html", &render(&d, OutputFormat::Html));
+    }
+
+    #[test]
+    fn html_escapes_and_json_parses() {
+        let d = data();
+        let html = render(&d, OutputFormat::Html);
+        assert!(html.contains("/blog/a&lt;b&gt;&amp;c.html"));
+        assert!(!html.contains("a<b>"));
+        let v: serde_json::Value =
+            serde_json::from_str(&render(&d, OutputFormat::Json)).expect("valid JSON");
+        assert_eq!(v["general"]["total_requests"], 62);
+        assert_eq!(v["general"]["failed_requests"], 2);
+        // Every 500 (i % 10 == 1) is odd, so api@file has them all: 6 of its 30 hits.
+        assert_eq!(v["routers"][0]["data"], "api@file");
+        assert_eq!(v["routers"][0]["error_rate"], "20.00");
+        assert_eq!(v["routers"][1]["error_rate"], "00.00");
+    }
+}
