@@ -34,9 +34,7 @@ impl Duration {
 /// Why a duration did not parse; the decoder adds where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidDuration {
-    #[error(
-        "`{0}` is not a duration (expected e.g. `10s`, `1m30s`, `250ms` or a number of seconds)"
-    )]
+    #[error("`{0}` is not a duration (expected e.g. `10s`, `1m30s`, `250ms` or a number of seconds)")]
     Syntax(Box<str>),
     #[error("`{0}` is negative; durations here must be zero or more")]
     Negative(Box<str>),
@@ -96,15 +94,13 @@ fn parse(text: &str) -> Result<StdDuration, InvalidDuration> {
         };
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
         let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| syntax())? };
-        let mut part =
-            whole.checked_mul(unit_ns).ok_or_else(|| InvalidDuration::Overflow(text.into()))?;
+        let mut part = whole.checked_mul(unit_ns).ok_or_else(|| InvalidDuration::Overflow(text.into()))?;
         let mut scale = unit_ns;
         for digit in fraction.bytes() {
             scale /= 10;
             part += u128::from(digit - b'0') * scale;
         }
-        total_ns =
-            total_ns.checked_add(part).ok_or_else(|| InvalidDuration::Overflow(text.into()))?;
+        total_ns = total_ns.checked_add(part).ok_or_else(|| InvalidDuration::Overflow(text.into()))?;
         rest = tail;
     }
     if negative && total_ns > 0 {

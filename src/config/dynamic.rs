@@ -235,12 +235,7 @@ pub struct Mirroring {
 
 impl Default for Mirroring {
     fn default() -> Self {
-        Mirroring {
-            service: String::new(),
-            mirror_body: true,
-            max_body_size: -1,
-            mirrors: Vec::new(),
-        }
+        Mirroring { service: String::new(), mirror_body: true, max_body_size: -1, mirrors: Vec::new() }
     }
 }
 

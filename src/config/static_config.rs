@@ -217,10 +217,7 @@ pub struct LifeCycle {
 
 impl Default for LifeCycle {
     fn default() -> Self {
-        LifeCycle {
-            request_accept_grace_timeout: Duration::ZERO,
-            grace_time_out: Duration::from_secs(10),
-        }
+        LifeCycle { request_accept_grace_timeout: Duration::ZERO, grace_time_out: Duration::from_secs(10) }
     }
 }
 
