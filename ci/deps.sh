@@ -18,7 +18,7 @@ apt_install() {
 }
 
 ensure_debian_packages() {
-    apt_install goaccess python3-venv
+    apt_install goaccess python3-venv chromium
 }
 
 # The real Traefik v3, for differential tests; TRAEFIK_BIN points the tests at it.

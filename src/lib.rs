@@ -4,9 +4,11 @@
 pub mod check;
 pub mod config;
 pub mod logging;
+pub mod logs;
 pub mod middleware;
 pub mod provider;
 pub mod proxy;
+pub mod report;
 pub mod rule;
 pub mod runtime;
 pub mod stats;

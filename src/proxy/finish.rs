@@ -128,16 +128,16 @@ impl Body for Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.project();
-        if let Some(deadline) = this.deadline.as_mut() {
-            if deadline.as_mut().poll(cx).is_ready() {
-                // Go's WriteTimeout: past it the connection is cut, whatever is left unsent.
-                if let Some(finish) = this.finish.take() {
-                    finish.complete(*this.bytes);
-                }
-                return Poll::Ready(Some(Err(
-                    "writeTimeout elapsed before the response was written".into(),
-                )));
+        if let Some(deadline) = this.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            // Go's WriteTimeout: past it the connection is cut, whatever is left unsent.
+            if let Some(finish) = this.finish.take() {
+                finish.complete(*this.bytes);
             }
+            return Poll::Ready(Some(Err(
+                "writeTimeout elapsed before the response was written".into()
+            )));
         }
         let polled = this.body.poll_frame(cx);
         match &polled {
