@@ -13,3 +13,4 @@ pub mod rule;
 pub mod runtime;
 pub mod stats;
 pub mod systemd;
+pub mod web;

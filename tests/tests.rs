@@ -9,6 +9,7 @@ mod util;
 mod check;
 mod config_traefik;
 mod lifecycle;
+mod live_stats;
 mod proxy;
 mod proxy_vs_traefik;
 mod report_cli;

@@ -172,17 +172,21 @@ fn validate(
         invalid(path.join("."), place(&path), msg);
     }
 
-    if let Some(ping) = config.ping.as_ref().filter(|p| !p.manual_routing)
-        && !config.entry_points.contains_key(&ping.entry_point)
-    {
-        let known: Vec<&str> = config.entry_points.keys().map(String::as_str).collect();
-        let msg = format!(
-            "entry point `{}` does not exist (entry points: {})",
-            ping.entry_point,
-            known.join(", ")
-        );
-        let path = ["ping", "entryPoint"];
-        invalid(path.join("."), place(&path).or_else(|| place(&path[..1])), msg);
+    let internal_entry_points = [
+        ("ping", config.ping.as_ref().filter(|p| !p.manual_routing).map(|p| &p.entry_point)),
+        ("report", config.report.as_ref().map(|r| &r.entry_point)),
+    ];
+    for (key, entry_point) in internal_entry_points {
+        let Some(entry_point) = entry_point else { continue };
+        if !config.entry_points.contains_key(entry_point) {
+            let known: Vec<&str> = config.entry_points.keys().map(String::as_str).collect();
+            let msg = format!(
+                "entry point `{entry_point}` does not exist (entry points: {})",
+                known.join(", ")
+            );
+            let path = [key, "entryPoint"];
+            invalid(path.join("."), place(&path).or_else(|| place(&path[..1])), msg);
+        }
     }
 
     if let Some(file) = &config.providers.file {

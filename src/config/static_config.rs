@@ -24,6 +24,9 @@ pub struct StaticConfig {
     pub core: Core,
     /// `ping`: present (even empty) serves `/ping` on its entry point, as in Traefik.
     pub ping: Option<Ping>,
+    /// `report`: tollgate's own key. Present (even empty), the live traffic report is served
+    /// at `/report` (HTML), `/report.json`, `/report.csv` and `/report.txt` on its entry point.
+    pub report: Option<ReportEndpoint>,
     /// `accessLog`: present (even empty) turns the access log on, as in Traefik.
     pub access_log: Option<AccessLog>,
     /// `stats`: tollgate's own section, the bounded-memory traffic statistics.
@@ -122,6 +125,20 @@ pub struct Ping {
 impl Default for Ping {
     fn default() -> Self {
         Ping { entry_point: "traefik".into(), manual_routing: false, terminating_status_code: 503 }
+    }
+}
+
+/// `report`: where the live traffic report is served.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ReportEndpoint {
+    /// `entryPoint`: default `traefik`, as Traefik's dashboard.
+    pub entry_point: String,
+}
+
+impl Default for ReportEndpoint {
+    fn default() -> Self {
+        ReportEndpoint { entry_point: "traefik".into() }
     }
 }
 

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::body::{BodyError, ResponseBody};
+use super::trail::{AccessStart, Trail};
 use crate::stats::Hit;
 
 /// Where finished requests go. Implementations never block: a full queue drops and counts.
@@ -72,6 +73,9 @@ pub(super) struct Finish {
     pub started: Instant,
     pub sink: Option<Arc<dyn HitSink>>,
     pub conn: Arc<ConnState>,
+    pub trail: Trail,
+    /// Set only when an access log is on.
+    pub access: Option<Box<AccessStart>>,
 }
 
 impl Finish {
@@ -80,9 +84,19 @@ impl Finish {
         self.hit.duration_us =
             u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
         self.conn.end(monotonic_ms());
+        if let Some(access) = &self.access {
+            access.record(&self.trail, self.hit.status, bytes_out, self.started);
+        }
         if let Some(sink) = &self.sink {
             sink.offer(self.hit);
         }
+    }
+}
+
+/// The stats engine's channel: a full queue drops the hit and counts it.
+impl HitSink for crate::stats::HitSender {
+    fn offer(&self, hit: Hit) {
+        crate::stats::HitSender::offer(self, hit);
     }
 }
 

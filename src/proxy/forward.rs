@@ -13,6 +13,7 @@ use super::body::{RequestBody, ResponseBody};
 use super::client::{Transport, UpstreamError};
 use super::headers::{append_forwarded_for, restore_upgrade, strip_hop_by_hop};
 use super::target::Target;
+use super::trail::Trail;
 
 /// What the forwarding step needs besides the request itself.
 pub(super) struct Outbound<'a> {
@@ -27,6 +28,7 @@ pub(super) async fn forward(
     mut parts: request::Parts,
     body: RequestBody,
     out: Outbound<'_>,
+    trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let client_upgrade = parts.extensions.remove::<OnUpgrade>();
     let upgrade = strip_hop_by_hop(&mut parts.headers);
@@ -69,13 +71,18 @@ pub(super) async fn forward(
         outbound.headers_mut().remove(header::HOST);
     }
 
+    let sent_at = std::time::Instant::now();
     let sent = if out.target.h2c {
         out.transport.send_h2c(out.target.authority.as_str(), outbound).await
     } else {
         out.transport.send(outbound).await
     };
     let mut response = match sent {
-        Ok(response) => response,
+        Ok(response) => {
+            trail.origin_status = Some(response.status().as_u16());
+            trail.origin_duration = Some(sent_at.elapsed());
+            response
+        }
         Err(err) => return upstream_failed(&err, out.target),
     };
 

@@ -100,6 +100,8 @@ pub struct EntryPointSpec {
     pub redirect_priority: i64,
     /// `ping` on this entry point: the status to answer while shutting down.
     pub ping: Option<http::StatusCode>,
+    /// `report` on this entry point.
+    pub report: bool,
 }
 
 /// Answers tollgate gives itself, without a service (Traefik's `…@internal` services).
@@ -107,6 +109,8 @@ pub struct EntryPointSpec {
 pub enum Internal {
     /// `ping@internal`: 200 `OK`, or the terminating status while shutting down.
     Ping { terminating: http::StatusCode },
+    /// `report@internal`: the live traffic report.
+    Report,
 }
 
 /// Which kind of element an issue is about.
@@ -205,6 +209,7 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
         let mut entries = RuleSetBuilder::new();
         c.redirect_router(ep, &mut routers, &mut entries);
         c.ping_router(ep, &mut routers, &mut entries);
+        c.report_router(ep, &mut routers, &mut entries);
         for (name, router) in &config.http.routers {
             if !router_on(router, ep, input.entrypoints) {
                 continue;
@@ -562,8 +567,31 @@ impl Compiler<'_> {
         entries: &mut RuleSetBuilder<RouterId>,
     ) {
         let Some(terminating) = ep.ping else { return };
-        let name = "ping@internal";
-        let rule_text = "PathPrefix(`/ping`)";
+        let ping = Internal::Ping { terminating };
+        self.internal_router("ping@internal", "PathPrefix(`/ping`)", ping, routers, entries);
+    }
+
+    /// `report`: `report@internal` at `PathPrefix(`/report`)`, above every user router.
+    fn report_router(
+        &mut self,
+        ep: &EntryPointSpec,
+        routers: &mut Vec<RouterRt>,
+        entries: &mut RuleSetBuilder<RouterId>,
+    ) {
+        if ep.report {
+            let rule = "PathPrefix(`/report`)";
+            self.internal_router("report@internal", rule, Internal::Report, routers, entries);
+        }
+    }
+
+    fn internal_router(
+        &mut self,
+        name: &str,
+        rule_text: &str,
+        internal: Internal,
+        routers: &mut Vec<RouterRt>,
+        entries: &mut RuleSetBuilder<RouterId>,
+    ) {
         let Ok(rule) = rule::parse(rule_text, Syntax::V3) else { return };
         let priority = i64::from(i32::MAX);
         let id = RouterId(routers.len() as u32);
@@ -574,7 +602,7 @@ impl Compiler<'_> {
             rule: rule_text.into(),
             priority,
             middleware_names: Box::new([]),
-            internal: Some(Internal::Ping { terminating }),
+            internal: Some(internal),
         });
         if let Err(err) = entries.add(name, priority, rule, id) {
             self.error(Element::Router, name, format!("priority: {err}"));
@@ -657,6 +685,7 @@ pub fn entrypoint_specs(config: &crate::config::StaticConfig) -> Vec<EntryPointS
                         http::StatusCode::from_u16(p.terminating_status_code)
                             .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE)
                     }),
+                report: config.report.as_ref().is_some_and(|r| r.entry_point == *name),
             }
         })
         .collect()

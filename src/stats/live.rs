@@ -61,14 +61,32 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-impl StatsHandle {
-    /// A copy of the current figures (what `report@internal` renders). Empty if the task ended.
+/// A cheap, cloneable way to read the figures (for `report@internal`); it cannot stop the engine.
+#[derive(Debug, Clone)]
+pub struct StatsReader {
+    cmd: mpsc::Sender<Command>,
+}
+
+impl StatsReader {
+    /// A copy of the current figures. Empty if the task ended.
     pub async fn report(&self) -> ReportData {
         let (tx, rx) = oneshot::channel();
         if self.cmd.send(Command::Report(tx)).await.is_err() {
             return ReportData::default();
         }
         rx.await.unwrap_or_default()
+    }
+}
+
+impl StatsHandle {
+    /// A copy of the current figures (what `report@internal` renders). Empty if the task ended.
+    pub async fn report(&self) -> ReportData {
+        self.reader().report().await
+    }
+
+    /// A reader for the report endpoint.
+    pub fn reader(&self) -> StatsReader {
+        StatsReader { cmd: self.cmd.clone() }
     }
 
     /// Write a snapshot now (tests, and `SIGUSR1`-style operator requests).

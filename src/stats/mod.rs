@@ -32,7 +32,7 @@ pub use hash::VisitorKey;
 pub use histogram::Histogram;
 pub use hit::{Hit, Method, Protocol, Text, TlsVersion, fill};
 pub use hll::Hll;
-pub use live::{HitSender, StatsHandle, spawn};
+pub use live::{HitSender, StatsHandle, StatsReader, spawn};
 pub use series::{Bucket, Ring};
 pub use time::{MS_PER_DAY, civil_from_days, datetime, day_clf, day_key, days_from_civil};
 pub use topk::{Entry, TopK};
