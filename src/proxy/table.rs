@@ -205,13 +205,13 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
     }
     let mut routers = Vec::new();
     let mut entrypoints = Vec::new();
-    for (index, ep) in input.entrypoints.iter().enumerate() {
+    for ep in input.entrypoints {
         let mut entries = RuleSetBuilder::new();
         c.redirect_router(ep, &mut routers, &mut entries);
         c.ping_router(ep, &mut routers, &mut entries);
         c.report_router(ep, &mut routers, &mut entries);
         for (name, router) in &config.http.routers {
-            if !router_on(router, ep, input.entrypoints) {
+            if !router_on(router, ep) {
                 continue;
             }
             if let Some((compiled, priority, rule)) = c.router(name, router, ep) {
@@ -222,7 +222,6 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
                 }
             }
         }
-        let _ = index;
         entrypoints.push(EntryRoutes { routes: entries.build() });
     }
     c.check_entrypoint_names();
@@ -244,7 +243,7 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
 }
 
 /// Whether `router` runs on entry point `ep`: its `entryPoints`, or all of them when empty.
-fn router_on(router: &dynamic::Router, ep: &EntryPointSpec, _all: &[EntryPointSpec]) -> bool {
+fn router_on(router: &dynamic::Router, ep: &EntryPointSpec) -> bool {
     router.entry_points.is_empty() || router.entry_points.contains(&ep.name)
 }
 
