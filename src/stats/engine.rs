@@ -90,9 +90,9 @@ impl LatencyTable {
     fn merge(&mut self, other: &LatencyTable) {
         for o in &other.rows {
             let r = self.row(o.name.as_str());
-            r.hits += o.hits;
-            r.errors += o.errors;
-            r.bytes += o.bytes;
+            r.hits = r.hits.saturating_add(o.hits);
+            r.errors = r.errors.saturating_add(o.errors);
+            r.bytes = r.bytes.saturating_add(o.bytes);
             r.histogram.merge(&o.histogram);
         }
     }
@@ -118,12 +118,12 @@ pub struct Count {
 impl Count {
     #[inline]
     fn add(&mut self, bytes: u64) {
-        self.hits += 1;
-        self.bytes += bytes;
+        self.hits = self.hits.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(bytes);
     }
     fn merge(&mut self, o: &Count) {
-        self.hits += o.hits;
-        self.bytes += o.bytes;
+        self.hits = self.hits.saturating_add(o.hits);
+        self.bytes = self.bytes.saturating_add(o.bytes);
     }
 }
 
@@ -411,25 +411,25 @@ impl Engine {
         let error = u64::from(hit.status >= 500);
         if !hit.router.is_empty() {
             let row = self.routers.row(hit.router.as_str());
-            row.hits += 1;
-            row.errors += error;
-            row.bytes += bytes;
+            row.hits = row.hits.saturating_add(1);
+            row.errors = row.errors.saturating_add(error);
+            row.bytes = row.bytes.saturating_add(bytes);
             row.histogram.record(hit.duration_us);
         }
         if !hit.service.is_empty() {
             let row = self.services.row(hit.service.as_str());
-            row.hits += 1;
-            row.errors += error;
-            row.bytes += bytes;
+            row.hits = row.hits.saturating_add(1);
+            row.errors = row.errors.saturating_add(error);
+            row.bytes = row.bytes.saturating_add(bytes);
             row.histogram.record(hit.duration_us);
         }
     }
 
     /// Fold another engine in (per-thread engines of one offline run, same key and capacities).
     pub fn merge(&mut self, o: &Engine) {
-        self.outside.failed += o.outside.failed;
-        self.outside.dropped += o.outside.dropped;
-        self.outside.log_bytes += o.outside.log_bytes;
+        self.outside.failed = self.outside.failed.saturating_add(o.outside.failed);
+        self.outside.dropped = self.outside.dropped.saturating_add(o.outside.dropped);
+        self.outside.log_bytes = self.outside.log_bytes.saturating_add(o.outside.log_bytes);
         self.total.merge(&o.total);
         self.first_ms = self.first_ms.min(o.first_ms);
         self.last_ms = self.last_ms.max(o.last_ms);
@@ -462,7 +462,7 @@ impl Engine {
             mine.visitors += f.visitors;
         }
         self.period.merge(&o.period);
-        self.visitor_late += o.visitor_late;
+        self.visitor_late = self.visitor_late.saturating_add(o.visitor_late);
         for (a, b) in self.visit_hour.iter_mut().zip(o.visit_hour.iter()) {
             a.merge(b);
         }

@@ -46,8 +46,8 @@ impl Histogram {
     pub fn record(&mut self, us: u32) {
         let c = &mut self.counts[index(us)];
         *c = c.saturating_add(1);
-        self.count += 1;
-        self.sum_us += u64::from(us);
+        self.count = self.count.saturating_add(1);
+        self.sum_us = self.sum_us.saturating_add(u64::from(us));
         self.max_us = self.max_us.max(us);
     }
 
@@ -55,8 +55,8 @@ impl Histogram {
         for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
             *a = a.saturating_add(*b);
         }
-        self.count += o.count;
-        self.sum_us += o.sum_us;
+        self.count = self.count.saturating_add(o.count);
+        self.sum_us = self.sum_us.saturating_add(o.sum_us);
         self.max_us = self.max_us.max(o.max_us);
     }
 

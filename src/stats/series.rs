@@ -77,7 +77,7 @@ impl Ring {
         match self.slot(tag) {
             Some(b) => {
                 b.hits = b.hits.saturating_add(hits);
-                b.bytes += bytes;
+                b.bytes = b.bytes.saturating_add(bytes);
                 b.errors = b.errors.saturating_add(errors);
             }
             None => self.late += u64::from(hits),
@@ -88,7 +88,7 @@ impl Ring {
         for b in other.buckets.iter().filter(|b| b.tag != u32::MAX) {
             self.add_tag(b.tag, b.hits, b.bytes, b.errors);
         }
-        self.late += other.late;
+        self.late = self.late.saturating_add(other.late);
     }
 
     /// Used buckets, oldest first.

@@ -218,9 +218,9 @@ impl<'a> R<'a> {
             let (hits, errors, bytes) = (self.u64()?, self.u64()?, self.u64()?);
             let h = self.histogram()?;
             let row = t.row(&name);
-            row.hits += hits;
-            row.errors += errors;
-            row.bytes += bytes;
+            row.hits = row.hits.saturating_add(hits);
+            row.errors = row.errors.saturating_add(errors);
+            row.bytes = row.bytes.saturating_add(bytes);
             row.histogram.merge(&h);
         }
         Ok(())
@@ -441,6 +441,40 @@ pub fn restore(dir: &Path, e: &mut Engine) -> Restored {
 mod tests {
     use super::*;
     use crate::stats::{Hit, KeyMode, StatsConfig, VisitorKey};
+
+    /// Found by the `log_snapshot` fuzz target: ring buckets whose byte counts overflow when
+    /// added. Counters saturate instead of panicking.
+    #[test]
+    fn overflowing_counts_in_a_snapshot_saturate() {
+        let mut bytes: Vec<u8> = vec![
+            84, 71, 83, 84, 65, 84, 83, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 246, 0, 134, 134, 134,
+            134, 134, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            246, 0, 134, 134, 134, 134, 134, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0,
+            10, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0, 2, 0, 0, 0, 134, 232, 232, 232,
+            232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232,
+            232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232,
+            232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232,
+            232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232, 232,
+            232, 232, 130,
+        ];
+        let n = bytes.len();
+        let sum = crate::stats::hash::fast_hash(&bytes[12..n - 8]);
+        bytes[n - 8..].copy_from_slice(&sum.to_le_bytes());
+        let cfg = StatsConfig {
+            top_k: 8,
+            minutes: 8,
+            hours: 8,
+            days: 8,
+            visitor_days: 2,
+            visitor_precision: 6,
+            routers: 2,
+            services: 2,
+            agent_cache: 2,
+            ..StatsConfig::default()
+        };
+        let mut e = Engine::with_key(&cfg, KeyMode::Fixed(VisitorKey::from_parts(1, 2)));
+        let _ = decode_into(&bytes, &mut e);
+    }
 
     fn engine_with_traffic() -> Engine {
         let mut e =

@@ -188,8 +188,8 @@ impl TopK {
 
     /// Count `weight` hits of `key` (with `err` already uncertain, from a merged summary).
     pub fn add(&mut self, key: &[u8], weight: u64, err: u64, bytes: u64, extra: u32) {
-        self.total_hits += weight;
-        self.total_bytes += bytes;
+        self.total_hits = self.total_hits.saturating_add(weight);
+        self.total_bytes = self.total_bytes.saturating_add(bytes);
         self.add_kept(key, weight, err, bytes, extra);
     }
 
@@ -199,9 +199,9 @@ impl TopK {
         match self.find(key, hash) {
             Ok(s) => {
                 let slot = &mut self.slots[s];
-                slot.count += weight;
-                slot.err += err;
-                slot.bytes += bytes;
+                slot.count = slot.count.saturating_add(weight);
+                slot.err = slot.err.saturating_add(err);
+                slot.bytes = slot.bytes.saturating_add(bytes);
                 slot.extra = extra;
                 let p = self.pos[s] as usize;
                 self.sift_down(p);
@@ -250,8 +250,8 @@ impl TopK {
 
     /// Fold `other` in; see the module doc for the error bound.
     pub fn merge(&mut self, other: &TopK) {
-        self.total_hits += other.total_hits;
-        self.total_bytes += other.total_bytes;
+        self.total_hits = self.total_hits.saturating_add(other.total_hits);
+        self.total_bytes = self.total_bytes.saturating_add(other.total_bytes);
         let mut order: Vec<usize> = (0..other.slots.len()).collect();
         order.sort_by_key(|&s| other.slots[s].count);
         for s in order {
