@@ -25,15 +25,21 @@ use crate::rule::Syntax;
 
 /// Run until SIGTERM; returns once the drain is over.
 pub fn run(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
+    // Before any thread exists: taking the passed sockets clears LISTEN_* from the environment.
+    let inherited = crate::systemd::Inherited::take_from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tollgate")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, meta))
+    runtime.block_on(serve(config, meta, inherited))
 }
 
-async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
+async fn serve(
+    config: StaticConfig,
+    meta: StaticMeta,
+    mut inherited: crate::systemd::Inherited,
+) -> anyhow::Result<()> {
     for warning in &meta.warnings {
         tracing::warn!(warning = %warning, "static configuration");
     }
@@ -47,7 +53,11 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
             .addresses
             .get(name)
             .with_context(|| format!("entry point `{name}` has no address"))?;
-        let std_listener = proxy::bind(name, address)?;
+        // A socket passed by systemd under this entry point's name, else our own.
+        let std_listener = match inherited.take(name) {
+            Some(passed) => passed,
+            None => proxy::bind(name, address)?,
+        };
         let listener =
             TcpListener::from_std(std_listener).with_context(|| format!("entry point `{name}`"))?;
         tracing::info!(entrypoint = %name, address = %listener.local_addr()?, "listening");
@@ -69,15 +79,29 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         });
         settings.push(Arc::new(ConnSettings::new(ep)));
     }
+    for name in inherited.unclaimed() {
+        tracing::warn!(entrypoint = %name, "socket activation: passed socket matches no entry point; closed");
+    }
+    drop(inherited);
     let shared = Arc::new(Shared {
         routes: ArcSwap::from_pointee(RouteTable::empty(entrypoints.len())),
         entrypoints: entrypoints.into(),
         hits: None,
+        requests: Default::default(),
     });
+    let notifier = crate::systemd::Notifier::from_env().unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "not notifying the service manager");
+        crate::systemd::Notifier::disabled()
+    });
+    let mut supervisor = crate::systemd::Supervisor::new(
+        notifier,
+        shared.clone(),
+        crate::systemd::watchdog_from_env(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = Arc::new(Connections::default());
     for (index, listener) in listeners.into_iter().enumerate() {
-        tokio::spawn(proxy::serve(
+        let accept_loop = tokio::spawn(proxy::serve(
             listener,
             index,
             settings[index].clone(),
@@ -85,6 +109,7 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
             connections.clone(),
             stop_rx.clone(),
         ));
+        supervisor.watch_accept_loop(&shared.entrypoints[index].name, accept_loop);
     }
 
     let (updates_tx, mut updates) = mpsc::channel::<ProviderUpdate>(16);
@@ -118,16 +143,15 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
                 while let Ok(more) = updates.try_recv() {
                     applier.take(more);
                 }
-                applier.apply();
-                if last_apply.is_none() {
-                    crate::systemd::ready();
-                }
+                let errors = applier.apply();
+                supervisor.applied(errors);
                 last_apply = Some(tokio::time::Instant::now());
             }
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reloading the dynamic configuration");
-                providers.reload();
+                supervisor.reloading(providers.reload());
             }
+            () = supervisor.tick() => {}
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -145,15 +169,20 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         .map(|ep| ep.transport.life_cycle.grace_time_out.0)
         .max()
         .unwrap_or(Duration::from_secs(10));
-    crate::systemd::stopping();
     tracing::info!(open_connections = connections.open(), "stopping");
-    if !accept_grace.is_zero() {
-        tokio::time::sleep(accept_grace).await;
-    }
-    let _ = stop_tx.send(true);
-    if tokio::time::timeout(grace, connections.drained()).await.is_err() {
-        tracing::warn!(open_connections = connections.open(), grace = ?grace, "grace period over; closing remaining connections");
-    }
+    let drain = async {
+        if !accept_grace.is_zero() {
+            tokio::time::sleep(accept_grace).await;
+        }
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(grace, connections.drained()).await.is_err() {
+            tracing::warn!(open_connections = connections.open(), grace = ?grace, "grace period over; closing remaining connections");
+        }
+    };
+    // Something to wait for: the drain may outlast TimeoutStopSec=, so it is extended.
+    let waits = !accept_grace.is_zero() || connections.open() > 0;
+    let bound = if waits { accept_grace + grace } else { Duration::ZERO };
+    supervisor.stopping(connections.open(), bound, drain).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -184,7 +213,8 @@ impl Applier {
         }
     }
 
-    fn apply(&mut self) {
+    /// Returns how many configuration elements were left out.
+    fn apply(&mut self) -> usize {
         let merged = self.aggregate.merged();
         let previous = self.shared.routes.load_full();
         let compiled = proxy::compile(
@@ -207,6 +237,7 @@ impl Applier {
         self.shared.routes.store(table.clone());
         table.start_health_checks();
         tracing::info!(routers, services, errors = compiled.errors.len(), "configuration applied");
+        compiled.errors.len()
     }
 }
 
@@ -233,10 +264,13 @@ impl Providers {
         }
     }
 
-    fn reload(&self) {
+    /// Re-read every provider; whether any will answer with a configuration (the reload ends
+    /// with the next apply).
+    fn reload(&self) -> bool {
         if let Some(file) = &self.file {
             file.reload();
         }
+        self.file.is_some()
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -38,6 +39,8 @@ pub struct Shared {
     pub routes: ArcSwap<RouteTable>,
     pub entrypoints: Box<[EntryPointRt]>,
     pub hits: Option<Arc<dyn HitSink>>,
+    /// Requests received since start, for the service manager's status line.
+    pub requests: AtomicU64,
 }
 
 /// The connection a request arrived on.
@@ -55,6 +58,7 @@ pub(super) async fn handle(
     shared: &Shared,
 ) -> Response<Tracked> {
     let started = Instant::now();
+    shared.requests.fetch_add(1, Ordering::Relaxed);
     conn.state.begin();
     let mut hit = start_hit(&req, conn);
     let response = route(req, conn, shared, &mut hit).await;
