@@ -228,7 +228,20 @@ impl Applier {
             },
         );
         for error in &compiled.errors {
-            tracing::error!(error = %error, "configuration element left out");
+            // The element's name as its own field: a journal field (ROUTER=, SERVICE=) to
+            // filter on with journalctl.
+            let name = error.name.as_str();
+            match error.element {
+                proxy::Element::Router => {
+                    tracing::error!(router = name, error = %error, "configuration element left out")
+                }
+                proxy::Element::Service => {
+                    tracing::error!(service = name, error = %error, "configuration element left out")
+                }
+                proxy::Element::Middleware => {
+                    tracing::error!(middleware = name, error = %error, "configuration element left out")
+                }
+            }
         }
         let routers = compiled.table.routers.len();
         let services = compiled.table.services.len();

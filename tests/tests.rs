@@ -10,4 +10,5 @@ mod config_traefik;
 mod proxy;
 mod rules_vs_traefik;
 mod streams;
+mod systemd_notify;
 mod traefik;
