@@ -45,6 +45,9 @@ pub struct Tollgate {
     pub notes: Vec<String>,
 }
 
+/// A last change to tollgate's command before it starts.
+pub type Customize<'a> = Box<dyn FnOnce(&mut Command) + 'a>;
+
 /// What to start tollgate with. `{port:NAME}` in the texts becomes the port chosen for entry
 /// point NAME, `{dir}` the test's directory.
 pub struct Setup<'a> {
@@ -57,7 +60,7 @@ pub struct Setup<'a> {
     /// it must `exec` tollgate, so the pid stays tollgate's.
     pub wrapper: Vec<String>,
     /// Last changes to the command before it starts (descriptors, `pre_exec`, stderr).
-    pub customize: Option<Box<dyn FnOnce(&mut Command) + 'a>>,
+    pub customize: Option<Customize<'a>>,
 }
 
 impl<'a> Setup<'a> {
