@@ -1,8 +1,11 @@
 //! `tollgate run`: binds the entry points, starts the providers, applies each new configuration
 //! with one atomic table swap, and shuts down gracefully.
 //!
-//! Life cycle: bind every entry point (a port in use fails the start) → serve 404s on an empty
-//! table → first dynamic configuration applied → ready. SIGHUP re-reads the providers; SIGTERM
+//! Life cycle: bind every entry point, or take the socket systemd passed for it (a port in use
+//! fails the start) → first dynamic configuration applied → accept connections → ready.
+//! Connections that arrive before the first configuration wait in the listen queue instead of
+//! getting a 404 from an empty table: after a restart under socket activation, the requests
+//! queued meanwhile are answered by the configuration, not refused by its absence. SIGHUP re-reads the providers; SIGTERM
 //! (or SIGINT) stops accepting after `requestAcceptGraceTimeout`, lets requests in flight finish
 //! for up to `graceTimeOut`, then exits 0.
 
@@ -100,15 +103,22 @@ async fn serve(
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = Arc::new(Connections::default());
+    let (serving_tx, serving_rx) = watch::channel(false);
     for (index, listener) in listeners.into_iter().enumerate() {
-        let accept_loop = tokio::spawn(proxy::serve(
+        let serve = proxy::serve(
             listener,
             index,
             settings[index].clone(),
             shared.clone(),
             connections.clone(),
             stop_rx.clone(),
-        ));
+        );
+        let mut serving = serving_rx.clone();
+        let accept_loop = tokio::spawn(async move {
+            if serving.wait_for(|s| *s).await.is_ok() {
+                serve.await;
+            }
+        });
         supervisor.watch_accept_loop(&shared.entrypoints[index].name, accept_loop);
     }
 
@@ -144,6 +154,7 @@ async fn serve(
                     applier.take(more);
                 }
                 let errors = applier.apply();
+                serving_tx.send_replace(true);
                 supervisor.applied(errors);
                 last_apply = Some(tokio::time::Instant::now());
             }

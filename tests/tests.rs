@@ -10,5 +10,6 @@ mod config_traefik;
 mod proxy;
 mod rules_vs_traefik;
 mod streams;
+mod systemd_activation;
 mod systemd_notify;
 mod traefik;

@@ -56,8 +56,17 @@ impl Inherited {
         // SAFETY: `remove_var` races with any other thread reading or writing the environment.
         // Our caller runs on the only thread of the process (before the tokio runtime and
         // before anything spawns a thread), so there is none.
-        let passed = unsafe { sd_notify::listen_fds_with_names_and_unset_env() }
-            .map_err(|err| ActivationError { reason: err.to_string(), pid, fds, names })?;
+        let passed = unsafe { sd_notify::listen_fds_with_names_and_unset_env() };
+        let passed = match passed {
+            Ok(passed) => passed,
+            // sd-notify 0.5 reports a LISTEN_FDNAMES mismatch when LISTEN_PID is someone
+            // else's (it counts no descriptors, then compares with the names). Those sockets
+            // are not ours whatever the names say; sd_listen_fds(3) returns none, and so do we.
+            Err(_) if pid.parse::<u32>().is_ok_and(|p| p != std::process::id()) => {
+                return Ok(Inherited::default());
+            }
+            Err(err) => return Err(ActivationError { reason: err.to_string(), pid, fds, names }),
+        };
         let mut inherited = Inherited::default();
         for (fd, name) in passed {
             inherited.active = true;
@@ -103,7 +112,7 @@ impl Inherited {
         let Some(at) = self.sockets.iter().position(|p| p.name == entrypoint) else {
             if self.active {
                 tracing::warn!(
-                    entrypoint,
+                    entrypoint = %entrypoint,
                     "socket activation: no socket passed for this entry point; binding its address"
                 );
             }
@@ -112,7 +121,7 @@ impl Inherited {
         let passed = self.sockets.swap_remove(at);
         // systemd passes blocking sockets unless the unit says `NonBlocking=yes`.
         if let Err(err) = passed.listener.set_nonblocking(true) {
-            tracing::warn!(entrypoint, fd = passed.fd, error = %err, "socket activation: cannot make the socket non-blocking; binding its address");
+            tracing::warn!(entrypoint = %entrypoint, fd = passed.fd, error = %err, "socket activation: cannot make the socket non-blocking; binding its address");
             return None;
         }
         Some(passed.listener)
