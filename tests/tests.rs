@@ -11,5 +11,6 @@ mod proxy;
 mod rules_vs_traefik;
 mod streams;
 mod systemd_activation;
+mod systemd_journal;
 mod systemd_notify;
 mod traefik;
