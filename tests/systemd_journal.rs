@@ -206,7 +206,7 @@ fn journald_format_sends_native_entries_with_structured_fields() {
     let static_yaml = static_config("journald");
     let mut setup = Setup::new(&static_yaml, DYNAMIC);
     journal.wrap(&mut setup);
-    let mut tg = Tollgate::start(setup);
+    let tg = Tollgate::start(setup);
     let mut seen = Vec::new();
 
     let listening = journal.wait_for(&mut seen, LIMIT, |e| field(e, "MESSAGE") == "listening");
