@@ -13,4 +13,5 @@ mod streams;
 mod systemd_activation;
 mod systemd_journal;
 mod systemd_notify;
+mod systemd_units;
 mod traefik;
