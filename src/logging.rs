@@ -138,8 +138,8 @@ pub fn stderr_is_journal() -> bool {
     matches!(meta, Ok(m) if m.dev() == dev && m.ino() == ino)
 }
 
-/// `DEVICE:INODE`, both decimal.
-fn parse_journal_stream(value: &str) -> Option<(u64, u64)> {
+/// `$JOURNAL_STREAM`: `DEVICE:INODE`, both decimal.
+pub fn parse_journal_stream(value: &str) -> Option<(u64, u64)> {
     let (dev, ino) = value.split_once(':')?;
     Some((dev.parse().ok()?, ino.parse().ok()?))
 }
