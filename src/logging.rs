@@ -29,7 +29,6 @@ use std::os::unix::fs::MetadataExt as _;
 use std::sync::Mutex;
 
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -61,9 +60,11 @@ pub fn level(name: &str) -> LevelFilter {
     }
 }
 
-type BoxedLayer = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
-
 /// Install the subscriber. Call once, before anything logs. Returns where the log goes.
+///
+/// The subscriber is the registry, one global filter, and three optional layers of which exactly
+/// one is present: static types, so nothing is dispatched through a vtable, and a global filter
+/// rather than per-layer filters (smaller; there is only one output).
 pub fn init(log: &Log) -> Destination {
     let level = level(&log.level);
     let filter =
@@ -72,48 +73,52 @@ pub fn init(log: &Log) -> Destination {
     let path = log.file_path.as_deref().filter(|p| !p.is_empty());
     let mut trouble: Option<String> = None;
 
-    let journal = format == "journald" || (path.is_none() && stderr_is_journal());
-    let mut chosen = None;
-    if journal {
+    let mut journal = None;
+    if format == "journald" || (path.is_none() && stderr_is_journal()) {
         match journald() {
-            Ok(layer) => chosen = Some((Box::new(layer) as BoxedLayer, Destination::Journald)),
+            Ok(layer) => journal = Some(layer),
             Err(err) => {
                 trouble =
                     Some(format!("cannot reach the journal ({err}); logging to standard error"))
             }
         }
     }
-    let (layer, destination) = chosen.unwrap_or_else(|| {
-        let (writer, destination) = match path.map(open_append) {
-            Some(Ok(file)) => (
-                BoxMakeWriter::new(Mutex::new(file)),
-                Destination::File(path.unwrap_or_default().to_owned()),
-            ),
+    let (mut json, mut readable, mut destination) = (None, None, Destination::Journald);
+    if journal.is_none() {
+        let writer = match path.map(open_append) {
+            Some(Ok(file)) => {
+                destination = Destination::File(path.unwrap_or_default().to_owned());
+                BoxMakeWriter::new(Mutex::new(file))
+            }
             Some(Err(err)) => {
                 trouble = Some(format!(
                     "cannot open log.filePath {}: {err}; logging to standard error",
                     path.unwrap_or_default()
                 ));
-                (BoxMakeWriter::new(io::stderr), Destination::Stderr)
+                destination = Destination::Stderr;
+                BoxMakeWriter::new(io::stderr)
             }
-            None => (BoxMakeWriter::new(io::stderr), Destination::Stderr),
+            None => {
+                destination = Destination::Stderr;
+                BoxMakeWriter::new(io::stderr)
+            }
         };
-        (lines(&format, writer), destination)
-    });
-    let _ = tracing_subscriber::registry().with(layer.with_filter(filter)).try_init();
+        if format == "json" {
+            json = Some(JsonLines::new(writer));
+        } else {
+            readable = Some(tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false));
+        }
+    }
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(journal)
+        .with(json)
+        .with(readable)
+        .try_init();
     if let Some(trouble) = trouble {
         tracing::warn!("{trouble}");
     }
     destination
-}
-
-/// Readable or JSON lines on `writer`.
-fn lines(format: &str, writer: BoxMakeWriter) -> BoxedLayer {
-    if format == "json" {
-        Box::new(JsonLines::new(writer))
-    } else {
-        Box::new(tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false))
-    }
 }
 
 /// The native journal protocol, with tollgate's field names.
