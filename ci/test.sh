@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README.md): installs what the tests need when it is missing, then
-# runs formatting, lints, unit and integration tests. Safe to run again; installs only once.
+# runs formatting, lints, unit and integration tests, and a short fuzzing pass over every parser.
+# Safe to run again; installs only once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +15,11 @@ step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo build --locked"
-cargo build --locked --all-targets
+step "cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
 
-step "cargo test --locked"
+step "cargo test"
 cargo test --locked -- --test-threads=2
+
+step "fuzz (short)"
+ci/fuzz.sh

@@ -4,10 +4,13 @@
 pub mod check;
 pub mod config;
 pub mod logging;
+pub mod logs;
 pub mod middleware;
 pub mod provider;
 pub mod proxy;
+pub mod report;
 pub mod rule;
 pub mod runtime;
 pub mod stats;
 pub mod systemd;
+pub mod web;

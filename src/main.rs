@@ -39,10 +39,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "check" => check(args),
-        "report" => {
-            eprintln!("tollgate: report is not available in this build yet");
-            ExitCode::from(EX_USAGE)
-        }
+        "report" => ExitCode::from(u8::try_from(tollgate::report::main(&args)).unwrap_or(1)),
         _ => run(args),
     }
 }
@@ -84,6 +81,11 @@ fn check(mut args: Vec<String>) -> ExitCode {
 fn config_failed(errors: &tollgate::config::ConfigErrors) -> ExitCode {
     for error in errors.iter() {
         eprintln!("tollgate: {error}");
+    }
+    let usage = errors.iter().any(|e| matches!(e.kind, tollgate::config::ConfigErrorKind::Flag(_)));
+    if usage {
+        eprint!("{USAGE}");
+        return ExitCode::from(EX_USAGE);
     }
     ExitCode::from(EX_CONFIG)
 }

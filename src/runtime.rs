@@ -20,11 +20,13 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{StaticConfig, StaticMeta};
+use crate::logs::AccessLog;
 use crate::provider::{Aggregate, FileProviderHandle, ProviderUpdate, spawn_file_provider};
 use crate::proxy::{
     self, CompileInput, ConnSettings, Connections, EntryPointRt, EntryPointSpec, RouteTable, Shared,
 };
 use crate::rule::Syntax;
+use crate::stats;
 
 /// Run until SIGTERM; returns once the drain is over.
 pub fn run(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
@@ -86,11 +88,30 @@ async fn serve(
         tracing::warn!(entrypoint = %name, "socket activation: passed socket matches no entry point; closed");
     }
     drop(inherited);
+    // The stats engine and the access log: fed from every finished request without ever making
+    // it wait (bounded queues; full means dropped and counted).
+    let (hits, stats) = if config.stats.enabled {
+        let dir = state_directory(&config);
+        if dir.is_none() {
+            tracing::info!("no state directory: traffic statistics are kept in memory only");
+        }
+        let (sender, handle) = stats::spawn(&config.stats.to_stats_config(), dir);
+        (Some(Arc::new(sender) as Arc<dyn proxy::HitSink>), Some(handle))
+    } else {
+        (None, None)
+    };
+    let access_log = match &config.access_log {
+        Some(model) => Some(Arc::new(AccessLog::new(model).context("cannot open the access log")?)),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         routes: ArcSwap::from_pointee(RouteTable::empty(entrypoints.len())),
         entrypoints: entrypoints.into(),
-        hits: None,
+        hits,
+        stats: stats.as_ref().map(stats::StatsHandle::reader),
+        access_log: access_log.clone(),
         requests: Default::default(),
+        stopping: Default::default(),
     });
     let notifier = crate::systemd::Notifier::from_env().unwrap_or_else(|err| {
         tracing::warn!(error = %err, "not notifying the service manager");
@@ -140,6 +161,7 @@ async fn serve(
     let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut user1 = signal(SignalKind::user_defined1()).context("cannot listen for SIGUSR1")?;
     let mut last_apply: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
@@ -163,6 +185,13 @@ async fn serve(
                 supervisor.reloading(providers.reload());
             }
             () = supervisor.tick() => {}
+            _ = user1.recv() => {
+                // logrotate moved the file: write to a new one at the configured path.
+                if let Some(log) = &access_log {
+                    tracing::info!("SIGUSR1: reopening the access log");
+                    log.reopen();
+                }
+            }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -180,6 +209,7 @@ async fn serve(
         .map(|ep| ep.transport.life_cycle.grace_time_out.0)
         .max()
         .unwrap_or(Duration::from_secs(10));
+    shared.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(open_connections = connections.open(), "stopping");
     let drain = async {
         if !accept_grace.is_zero() {
@@ -189,11 +219,21 @@ async fn serve(
         if tokio::time::timeout(grace, connections.drained()).await.is_err() {
             tracing::warn!(open_connections = connections.open(), grace = ?grace, "grace period over; closing remaining connections");
         }
+        if let Some(stats) = stats {
+            // The final snapshot: nothing counted is lost across a restart.
+            stats.shutdown().await;
+        }
     };
     // Something to wait for: the drain may outlast TimeoutStopSec=, so it is extended.
     let waits = !accept_grace.is_zero() || connections.open() > 0;
     let bound = if waits { accept_grace + grace } else { Duration::ZERO };
     supervisor.stopping(connections.open(), bound, drain).await;
+    // The supervisor holds `shared` too: the access log below is closed only when it is the last.
+    drop(supervisor);
+    drop(shared);
+    if let Some(log) = access_log.and_then(|log| Arc::try_unwrap(log).ok()) {
+        log.close();
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -296,6 +336,22 @@ impl Providers {
         }
         self.file.is_some()
     }
+}
+
+/// Where stats snapshots live: `stateDirectory`, else systemd's `$STATE_DIRECTORY` (first entry),
+/// else `/var/lib/tollgate` if it exists. `None`: keep statistics in memory only.
+fn state_directory(config: &StaticConfig) -> Option<std::path::PathBuf> {
+    if let Some(dir) = config.state_directory.as_deref().filter(|d| !d.is_empty()) {
+        return Some(dir.into());
+    }
+    if let Some(dirs) = std::env::var_os("STATE_DIRECTORY") {
+        let first = dirs.to_string_lossy().split(':').next().unwrap_or("").to_owned();
+        if !first.is_empty() {
+            return Some(first.into());
+        }
+    }
+    let default = std::path::Path::new("/var/lib/tollgate");
+    default.is_dir().then(|| default.to_path_buf())
 }
 
 /// This machine's name, for `X-Forwarded-Server`.

@@ -439,3 +439,134 @@ http:
         "{log}"
     );
 }
+
+#[test]
+fn weighted_services_split_and_stick() {
+    let a = Backend::start("a");
+    let b = Backend::start("b");
+    let dynamic = format!(
+        r#"
+http:
+  routers:
+    split:
+      rule: "PathPrefix(`/split`)"
+      service: split
+    pinned:
+      rule: "PathPrefix(`/pinned`)"
+      service: pinned
+  services:
+    split:
+      weighted:
+        services:
+          - name: svc-a
+            weight: 2
+          - name: svc-b
+            weight: 1
+    pinned:
+      weighted:
+        sticky:
+          cookie:
+            name: lane
+        services:
+          - name: svc-a
+          - name: svc-b
+    svc-a:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    svc-b:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        a.url(),
+        b.url()
+    );
+    let tg = start(&dynamic);
+    let seq: String = (0..6)
+        .map(|_| get(&tg.addr(), "/split", &[]).header("x-backend").unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(seq, "abaaba");
+    let first = get(&tg.addr(), "/pinned", &[]);
+    let cookie = first
+        .header("set-cookie")
+        .expect("weighted sticky cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    assert!(cookie.starts_with("lane="), "{cookie}");
+    let chosen = first.header("x-backend").expect("backend").to_owned();
+    for _ in 0..4 {
+        assert_eq!(
+            get(&tg.addr(), "/pinned", &[("Cookie", &cookie)]).header("x-backend"),
+            Some(chosen.as_str())
+        );
+    }
+}
+
+#[test]
+fn mirroring_copies_a_share_of_requests() {
+    let main = Backend::start("main");
+    let mirror = Backend::start("mirror");
+    let dynamic = format!(
+        r#"
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: mirrored
+  services:
+    mirrored:
+      mirroring:
+        service: main
+        mirrors:
+          - name: shadow
+            percent: 50
+    main:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    shadow:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        main.url(),
+        mirror.url()
+    );
+    let tg = start(&dynamic);
+    for _ in 0..10 {
+        let resp = get(&tg.addr(), "/copy-me", &[]);
+        assert_eq!(resp.header("x-backend"), Some("main"), "the main service answers");
+    }
+    wait_until(Duration::from_secs(5), || {
+        mirror.hits.load(std::sync::atomic::Ordering::SeqCst) == 5
+    });
+    assert_eq!(main.hits.load(std::sync::atomic::Ordering::SeqCst), 10);
+}
+
+#[test]
+fn default_rule_syntax_v2_applies_to_routers_without_their_own() {
+    let backend = Backend::start("b1");
+    let static_yaml = format!("{STATIC}core:\n  defaultRuleSyntax: v2\n");
+    let dynamic = format!(
+        r#"
+http:
+  routers:
+    legacy:
+      rule: "Host(`a.example`, `b.example`) && PathPrefix(`/x`, `/y`)"
+      service: app
+    modern:
+      ruleSyntax: v3
+      rule: "Host(`c.example`) && !Path(`/blocked`)"
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        backend.url()
+    );
+    let tg = Tollgate::start(Setup::new(&static_yaml, &dynamic));
+    assert_eq!(get(&tg.addr(), "/y/1", &[("Host", "b.example")]).status, 200);
+    assert_eq!(get(&tg.addr(), "/z", &[("Host", "a.example")]).status, 404);
+    assert_eq!(get(&tg.addr(), "/ok", &[("Host", "c.example")]).status, 200);
+    assert_eq!(get(&tg.addr(), "/blocked", &[("Host", "c.example")]).status, 404);
+}

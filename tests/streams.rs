@@ -161,7 +161,7 @@ fn large_bodies_stream_both_ways_with_flat_memory() {
         }
         total += n;
         reads += 1;
-        if reads % 512 == 0 {
+        if reads.is_multiple_of(512) {
             peak = peak.max(tg.rss_kib());
         }
     }

@@ -6,8 +6,16 @@
 
 mod util;
 
+mod check;
 mod config_traefik;
+mod lifecycle;
+mod live_stats;
 mod proxy;
+mod proxy_vs_traefik;
+mod report_cli;
+mod report_goaccess;
+mod report_html;
+mod report_util;
 mod rules_vs_traefik;
 mod streams;
 mod systemd_activation;

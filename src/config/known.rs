@@ -24,7 +24,6 @@ const NOT_IMPLEMENTED: &[(&str, &[&str])] = &[
             "tcpServersTransport",
             "api",
             "metrics",
-            "ping",
             "tracing",
             "hostResolver",
             "certificatesResolvers",

@@ -172,6 +172,23 @@ fn validate(
         invalid(path.join("."), place(&path), msg);
     }
 
+    let internal_entry_points = [
+        ("ping", config.ping.as_ref().filter(|p| !p.manual_routing).map(|p| &p.entry_point)),
+        ("report", config.report.as_ref().map(|r| &r.entry_point)),
+    ];
+    for (key, entry_point) in internal_entry_points {
+        let Some(entry_point) = entry_point else { continue };
+        if !config.entry_points.contains_key(entry_point) {
+            let known: Vec<&str> = config.entry_points.keys().map(String::as_str).collect();
+            let msg = format!(
+                "entry point `{entry_point}` does not exist (entry points: {})",
+                known.join(", ")
+            );
+            let path = [key, "entryPoint"];
+            invalid(path.join("."), place(&path).or_else(|| place(&path[..1])), msg);
+        }
+    }
+
     if let Some(file) = &config.providers.file {
         let none = |s: &Option<String>| s.as_deref().is_none_or(str::is_empty);
         if none(&file.filename) && none(&file.directory) {

@@ -22,6 +22,11 @@ pub struct StaticConfig {
     pub log: Log,
     /// `core`
     pub core: Core,
+    /// `ping`: present (even empty) serves `/ping` on its entry point, as in Traefik.
+    pub ping: Option<Ping>,
+    /// `report`: tollgate's own key. Present (even empty), the live traffic report is served
+    /// at `/report` (HTML), `/report.json`, `/report.csv` and `/report.txt` on its entry point.
+    pub report: Option<ReportEndpoint>,
     /// `accessLog`: present (even empty) turns the access log on, as in Traefik.
     pub access_log: Option<AccessLog>,
     /// `stats`: tollgate's own section, the bounded-memory traffic statistics.
@@ -31,7 +36,8 @@ pub struct StaticConfig {
     pub state_directory: Option<String>,
 }
 
-/// `stats`: tollgate's own section (Traefik has none). Capacities bound the engine's memory.
+/// `stats`: tollgate's own section (Traefik has none). Capacities bound the engine's memory:
+/// nothing in it grows with traffic. `docs/STATS.md` gives the memory each one costs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StatsSection {
@@ -40,13 +46,99 @@ pub struct StatsSection {
     /// `anonymizeIP`: keep only /24 of IPv4 and /48 of IPv6 clients. Default `true`.
     #[serde(rename = "anonymizeIP")]
     pub anonymize_ip: bool,
-    /// `channelCapacity`: finished requests queued for the engine before drops. Default 8192.
+    /// `channelCapacity`: finished requests queued for the engine before drops. Default 4096.
     pub channel_capacity: usize,
+    /// `topK`: slots per top-k panel; counts are at most hits/topK too high. Default 512.
+    pub top_k: usize,
+    /// `minutes`, `hours`, `days`: buckets kept per resolution. Defaults 2880 (48 h), 1440
+    /// (60 days), 366 (a year).
+    pub minutes: usize,
+    pub hours: usize,
+    pub days: usize,
+    /// `visitorDays`: days whose visitor sketch is kept whole. Default 31.
+    pub visitor_days: usize,
+    /// `visitorPrecision`: HyperLogLog precision, 2^p bytes per day. Default 14 (0.81 % error).
+    pub visitor_precision: u8,
+    /// `routers`, `services`: rows with their own latency histogram. Default 64 each.
+    pub routers: usize,
+    pub services: usize,
+    /// `agentCache`: classified user agents remembered. Default 1024.
+    pub agent_cache: usize,
+    /// `snapshotInterval`: how often the stats are written to the state directory. Default `60s`.
+    pub snapshot_interval: Duration,
 }
 
 impl Default for StatsSection {
     fn default() -> Self {
-        StatsSection { enabled: true, anonymize_ip: true, channel_capacity: 8192 }
+        let d = crate::stats::StatsConfig::default();
+        StatsSection {
+            enabled: true,
+            anonymize_ip: d.anonymize_ip,
+            channel_capacity: d.channel_capacity,
+            top_k: d.top_k,
+            minutes: d.minutes,
+            hours: d.hours,
+            days: d.days,
+            visitor_days: d.visitor_days,
+            visitor_precision: d.visitor_precision,
+            routers: d.routers,
+            services: d.services,
+            agent_cache: d.agent_cache,
+            snapshot_interval: Duration(d.snapshot_interval),
+        }
+    }
+}
+
+impl StatsSection {
+    /// The engine's configuration. Zero capacities are raised to 1 and the precision clamped to
+    /// 4..=18 by the engine itself, so any value here is safe.
+    pub fn to_stats_config(&self) -> crate::stats::StatsConfig {
+        crate::stats::StatsConfig {
+            anonymize_ip: self.anonymize_ip,
+            channel_capacity: self.channel_capacity,
+            top_k: self.top_k,
+            minutes: self.minutes,
+            hours: self.hours,
+            days: self.days,
+            visitor_days: self.visitor_days,
+            visitor_precision: self.visitor_precision,
+            routers: self.routers,
+            services: self.services,
+            agent_cache: self.agent_cache,
+            snapshot_interval: self.snapshot_interval.0,
+        }
+    }
+}
+
+/// `ping`: a health endpoint for load balancers and orchestrators.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Ping {
+    /// `entryPoint`: where `/ping` answers. Default `traefik`.
+    pub entry_point: String,
+    /// `manualRouting`: no generated router; route to `ping@internal` yourself.
+    pub manual_routing: bool,
+    /// `terminatingStatusCode`: the answer while shutting down. Default 503.
+    pub terminating_status_code: u16,
+}
+
+impl Default for Ping {
+    fn default() -> Self {
+        Ping { entry_point: "traefik".into(), manual_routing: false, terminating_status_code: 503 }
+    }
+}
+
+/// `report`: where the live traffic report is served.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ReportEndpoint {
+    /// `entryPoint`: default `traefik`, as Traefik's dashboard.
+    pub entry_point: String,
+}
+
+impl Default for ReportEndpoint {
+    fn default() -> Self {
+        ReportEndpoint { entry_point: "traefik".into() }
     }
 }
 
@@ -297,4 +389,22 @@ pub struct AccessLogHeaders {
     pub default_mode: Option<String>,
     /// `names`
     pub names: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod stats_section_tests {
+    use super::*;
+
+    #[test]
+    fn stats_section_reads_capacities_and_defaults_the_rest() {
+        let yaml = "entryPoints:\n  web:\n    address: \":80\"\nstats:\n  topK: 64\n  anonymizeIP: false\n  snapshotInterval: 5m\n";
+        let (config, _) = crate::config::parse_static(yaml, "t.yml").expect("parses");
+        let s = config.stats;
+        let c = s.to_stats_config();
+        assert_eq!(c.top_k, 64);
+        assert!(!c.anonymize_ip);
+        assert_eq!(c.snapshot_interval, std::time::Duration::from_secs(300));
+        assert_eq!(c.minutes, 2880);
+        assert_eq!(StatsSection::default().to_stats_config(), crate::stats::StatsConfig::default());
+    }
 }

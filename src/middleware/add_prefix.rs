@@ -22,7 +22,9 @@ impl AddPrefix {
     }
 
     pub(super) fn on_request(&self, req: &mut request::Parts) -> Step {
-        let joined = format!("{}{}", self.prefix, req.uri.path());
+        let path =
+            if req.extensions.remove::<super::EmptyPath>().is_some() { "" } else { req.uri.path() };
+        let joined = format!("{}{}", self.prefix, path);
         let path = if joined.starts_with('/') { joined } else { format!("/{joined}") };
         match with_path(&req.uri, &path) {
             Some(uri) => {

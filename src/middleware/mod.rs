@@ -52,6 +52,12 @@ impl Reply {
     }
 }
 
+/// Marks a request whose path a middleware emptied (`/api` stripped of `/api`). `http::Uri`
+/// cannot hold an empty path, so it carries `/` and this marker; Go keeps the empty path, which
+/// matters to the next middleware that prepends to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmptyPath;
+
 /// Facts about the request that middlewares read but do not change.
 pub struct RequestCx {
     /// The client connection is TLS.

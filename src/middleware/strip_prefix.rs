@@ -40,6 +40,10 @@ impl StripPrefix {
             };
             // Traefik refuses a result that cleaning would change (`/api//x` stripped of `/api`
             // is `//x`): the backend would see a path the router never matched.
+            if stripped.is_empty() {
+                // Go keeps an empty path (sent as `/`); a later addPrefix must see it empty.
+                req.extensions.insert(super::EmptyPath);
+            }
             let stripped = if stripped.is_empty() { "/".to_owned() } else { stripped };
             if crate::rule::clean_path(&stripped) != stripped.as_str() {
                 return Step::Respond(Reply::status(http::StatusCode::BAD_REQUEST));

@@ -18,17 +18,23 @@ pub enum RequestBody {
     Incoming(Incoming),
 }
 
+/// The client's request body broke off or was malformed while being forwarded. Kept apart from
+/// server failures so the answer blames the right side (Traefik answers 500, not 502).
+#[derive(Debug, thiserror::Error)]
+#[error("reading the client's request body: {0}")]
+pub struct ClientBodyError(#[source] pub hyper::Error);
+
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = ClientBodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, ClientBodyError>>> {
         match self.get_mut() {
             RequestBody::Empty => Poll::Ready(None),
-            RequestBody::Incoming(body) => Pin::new(body).poll_frame(cx),
+            RequestBody::Incoming(body) => Pin::new(body).poll_frame(cx).map_err(ClientBodyError),
         }
     }
 

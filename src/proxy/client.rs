@@ -48,6 +48,8 @@ pub enum UpstreamError {
     Dial(std::io::Error),
     #[error("{0}")]
     Http2(hyper::Error),
+    #[error("{0}")]
+    ClientBody(String),
 }
 
 impl UpstreamError {
@@ -60,6 +62,8 @@ impl UpstreamError {
             UpstreamError::Failed(_) | UpstreamError::Dial(_) | UpstreamError::Http2(_) => {
                 StatusCode::BAD_GATEWAY
             }
+            // Traefik's answer when the client's own body fails mid-forward.
+            UpstreamError::ClientBody(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -116,7 +120,12 @@ impl Transport {
     ) -> Result<Response<Incoming>, UpstreamError> {
         self.within_header_timeout(async {
             let mut sender = self.h2c_sender(server).await?;
-            sender.send_request(req).await.map_err(UpstreamError::Http2)
+            sender.send_request(req).await.map_err(|err| {
+                match find_cause::<super::body::ClientBodyError>(&err) {
+                    Some(body) => UpstreamError::ClientBody(body.to_string()),
+                    None => UpstreamError::Http2(err),
+                }
+            })
         })
         .await
     }
@@ -171,6 +180,9 @@ impl Transport {
 }
 
 fn classify(err: hyper_util::client::legacy::Error) -> UpstreamError {
+    if let Some(body) = find_cause::<super::body::ClientBodyError>(&err) {
+        return UpstreamError::ClientBody(body.to_string());
+    }
     if err.is_connect() && caused_by_timeout(&err) {
         UpstreamError::ConnectTimeout(err)
     } else {
@@ -178,13 +190,26 @@ fn classify(err: hyper_util::client::legacy::Error) -> UpstreamError {
     }
 }
 
+fn find_cause<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        cause = e.source();
+    }
+    None
+}
+
 fn caused_by_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
         }
         if e.to_string().contains("timed out") {
             return true;

@@ -108,6 +108,7 @@ impl Drop for OpenGuard {
 pub struct ConnSettings {
     builder: auto::Builder<TokioExecutor>,
     idle_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     /// Before the first request, a connection gets the shorter of this and the idle timeout.
     read_timeout: Option<Duration>,
 }
@@ -134,6 +135,7 @@ impl ConnSettings {
         ConnSettings {
             builder,
             idle_timeout: timeouts.idle_timeout.non_zero(),
+            write_timeout: timeouts.write_timeout.non_zero(),
             read_timeout: timeouts.read_timeout.non_zero(),
         }
     }
@@ -185,7 +187,13 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let state = Arc::new(ConnState::default());
     let opened_ms = monotonic_ms();
-    let info = Arc::new(ConnInfo { peer, entrypoint, tls: false, state: state.clone() });
+    let info = Arc::new(ConnInfo {
+        write_timeout: settings.write_timeout,
+        peer,
+        entrypoint,
+        tls: false,
+        state: state.clone(),
+    });
     let service = service_fn(move |req| {
         let (info, shared) = (info.clone(), shared.clone());
         async move { Ok::<_, std::convert::Infallible>(handle(req, &info, &shared).await) }
@@ -223,10 +231,10 @@ async fn serve_connection(
 fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> bool {
     let now = monotonic_ms();
     // A head trickling in (slowloris) gets readTimeout from its first byte.
-    if let (Some(started), Some(limit)) = (state.head_started_ms(), settings.read_timeout) {
-        if now.saturating_sub(started) >= limit.as_millis() as u64 {
-            return true;
-        }
+    if let (Some(started), Some(limit)) = (state.head_started_ms(), settings.read_timeout)
+        && now.saturating_sub(started) >= limit.as_millis() as u64
+    {
+        return true;
     }
     let Some(since) = state.idle_since_ms() else { return false };
     let limit = if state.requests() == 0 {

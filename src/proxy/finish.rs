@@ -2,6 +2,7 @@
 //! client went away) the `Hit` is completed and offered to the stats engine, and the connection
 //! learns the request is over (idle timeout).
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
 use super::body::{BodyError, ResponseBody};
+use super::trail::{AccessStart, Trail};
 use crate::stats::Hit;
 
 /// Where finished requests go. Implementations never block: a full queue drops and counts.
@@ -71,6 +73,9 @@ pub(super) struct Finish {
     pub started: Instant,
     pub sink: Option<Arc<dyn HitSink>>,
     pub conn: Arc<ConnState>,
+    pub trail: Trail,
+    /// Set only when an access log is on.
+    pub access: Option<Box<AccessStart>>,
 }
 
 impl Finish {
@@ -79,9 +84,19 @@ impl Finish {
         self.hit.duration_us =
             u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
         self.conn.end(monotonic_ms());
+        if let Some(access) = &self.access {
+            access.record(&self.trail, self.hit.status, bytes_out, self.started);
+        }
         if let Some(sink) = &self.sink {
             sink.offer(self.hit);
         }
+    }
+}
+
+/// The stats engine's channel: a full queue drops the hit and counts it.
+impl HitSink for crate::stats::HitSender {
+    fn offer(&self, hit: Hit) {
+        crate::stats::HitSender::offer(self, hit);
     }
 }
 
@@ -92,6 +107,8 @@ pin_project_lite::pin_project! {
         body: ResponseBody,
         bytes: u64,
         finish: Option<Finish>,
+        // `writeTimeout`: the response must be written by then; boxed, and only when configured.
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     }
 
     impl PinnedDrop for Tracked {
@@ -105,8 +122,14 @@ pin_project_lite::pin_project! {
 }
 
 impl Tracked {
-    pub(super) fn new(body: ResponseBody, finish: Finish) -> Tracked {
-        Tracked { body, bytes: 0, finish: Some(finish) }
+    pub(super) fn new(
+        body: ResponseBody,
+        finish: Finish,
+        write_timeout: Option<std::time::Duration>,
+    ) -> Tracked {
+        let deadline = write_timeout
+            .map(|limit| Box::pin(tokio::time::sleep_until((finish.started + limit).into())));
+        Tracked { body, bytes: 0, finish: Some(finish), deadline }
     }
 }
 
@@ -119,6 +142,17 @@ impl Body for Tracked {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.project();
+        if let Some(deadline) = this.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            // Go's WriteTimeout: past it the connection is cut, whatever is left unsent.
+            if let Some(finish) = this.finish.take() {
+                finish.complete(*this.bytes);
+            }
+            return Poll::Ready(Some(Err(
+                "writeTimeout elapsed before the response was written".into()
+            )));
+        }
         let polled = this.body.poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {

@@ -13,6 +13,7 @@ use super::body::{RequestBody, ResponseBody};
 use super::client::{Transport, UpstreamError};
 use super::headers::{append_forwarded_for, restore_upgrade, strip_hop_by_hop};
 use super::target::Target;
+use super::trail::Trail;
 
 /// What the forwarding step needs besides the request itself.
 pub(super) struct Outbound<'a> {
@@ -27,6 +28,7 @@ pub(super) async fn forward(
     mut parts: request::Parts,
     body: RequestBody,
     out: Outbound<'_>,
+    trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let client_upgrade = parts.extensions.remove::<OnUpgrade>();
     let upgrade = strip_hop_by_hop(&mut parts.headers);
@@ -61,21 +63,26 @@ pub(super) async fn forward(
     *outbound.version_mut() = if out.target.h2c { Version::HTTP_2 } else { Version::HTTP_11 };
     if out.target.h2c {
         // HTTP/2 carries the authority in the URI, and forbids a Host that disagrees with it.
-        if let Some(host) = outbound.headers().get(header::HOST).and_then(|h| h.to_str().ok()) {
-            if let Some(uri) = with_authority(outbound.uri(), host) {
-                *outbound.uri_mut() = uri;
-            }
+        if let Some(host) = outbound.headers().get(header::HOST).and_then(|h| h.to_str().ok())
+            && let Some(uri) = with_authority(outbound.uri(), host)
+        {
+            *outbound.uri_mut() = uri;
         }
         outbound.headers_mut().remove(header::HOST);
     }
 
+    let sent_at = std::time::Instant::now();
     let sent = if out.target.h2c {
         out.transport.send_h2c(out.target.authority.as_str(), outbound).await
     } else {
         out.transport.send(outbound).await
     };
     let mut response = match sent {
-        Ok(response) => response,
+        Ok(response) => {
+            trail.origin_status = Some(response.status().as_u16());
+            trail.origin_duration = Some(sent_at.elapsed());
+            response
+        }
         Err(err) => return upstream_failed(&err, out.target),
     };
 
@@ -137,13 +144,11 @@ fn relay_upgrade(
     Response::from_parts(parts, ResponseBody::Empty)
 }
 
-/// Traefik's error answer: the status and Go's status text as the body.
+/// Traefik's error answer: the status and Go's status text as the body, no content type
+/// (Traefik turns Go's content sniffing off).
 pub(super) fn error_response(status: StatusCode) -> Response<ResponseBody> {
     let text = status.canonical_reason().unwrap_or("");
     let mut response = Response::new(ResponseBody::text(text));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }

@@ -10,7 +10,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
@@ -23,14 +22,17 @@ use super::finish::{ConnState, Finish, HitSink, Tracked};
 use super::forward::{Outbound, error_response, forward};
 use super::headers::{ForwardedPolicy, Origin, is_websocket};
 use super::service::{ServiceId, ServiceRt, add_cookies, choose};
-use super::table::RouteTable;
+use super::table::{Internal, RouteTable};
+use super::trail::{AccessStart, Trail};
+use crate::logs::AccessLog;
 use crate::middleware::{Reply, RequestCx, Step};
 use crate::rule::{self, RequestView};
 use crate::stats::{self, Hit};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One entry point's fixed settings (from the static configuration).
 pub struct EntryPointRt {
-    pub name: Box<str>,
+    pub name: Arc<str>,
     pub forwarded: ForwardedPolicy,
 }
 
@@ -39,12 +41,20 @@ pub struct Shared {
     pub routes: ArcSwap<RouteTable>,
     pub entrypoints: Box<[EntryPointRt]>,
     pub hits: Option<Arc<dyn HitSink>>,
-    /// Requests received since start, for the service manager's status line.
+    /// Reads the stats engine's figures for `report@internal`; `None` when stats are off.
+    pub stats: Option<crate::stats::StatsReader>,
+    /// `accessLog`, when configured.
+    pub access_log: Option<Arc<AccessLog>>,
+    /// Requests received since start (the access log's RequestCount, the status line).
     pub requests: AtomicU64,
+    /// Shutdown has begun (ping answers its terminating status).
+    pub stopping: std::sync::atomic::AtomicBool,
 }
 
 /// The connection a request arrived on.
 pub(super) struct ConnInfo {
+    /// The entry point's `respondingTimeouts.writeTimeout`, if any.
+    pub write_timeout: Option<std::time::Duration>,
     pub peer: SocketAddr,
     pub entrypoint: usize,
     pub tls: bool,
@@ -58,13 +68,28 @@ pub(super) async fn handle(
     shared: &Shared,
 ) -> Response<Tracked> {
     let started = Instant::now();
-    shared.requests.fetch_add(1, Ordering::Relaxed);
     conn.state.begin();
+    let count = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let mut hit = start_hit(&req, conn);
-    let response = route(req, conn, shared, &mut hit).await;
+    let access = shared.access_log.as_ref().map(|log| {
+        let entry_point = shared.entrypoints[conn.entrypoint].name.clone();
+        AccessStart::capture(log.clone(), &req, conn.peer, entry_point, count, hit.bytes_in)
+    });
+    let mut trail = Trail::default();
+    let response = route(req, conn, shared, &mut hit, &mut trail).await;
     hit.status = response.status().as_u16();
-    let finish = Finish { hit, started, sink: shared.hits.clone(), conn: conn.state.clone() };
-    response.map(|body| Tracked::new(body, finish))
+    if let Some(service) = &trail.service {
+        stats::fill(&mut hit.service, service);
+    }
+    if access
+        .as_ref()
+        .is_some_and(|_| shared.access_log.as_ref().is_some_and(|l| l.wants_headers()))
+    {
+        trail.response_headers = Some(response.headers().clone());
+    }
+    let finish =
+        Finish { hit, started, sink: shared.hits.clone(), conn: conn.state.clone(), trail, access };
+    response.map(|body| Tracked::new(body, finish, conn.write_timeout))
 }
 
 async fn route(
@@ -72,13 +97,14 @@ async fn route(
     conn: &ConnInfo,
     shared: &Shared,
     hit: &mut Hit,
+    trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let (mut parts, body) = req.into_parts();
     if let Err(status) = check_framing(&parts) {
         return error_response(status);
     }
     let Ok(paths) = rule::request_paths(parts.uri.path(), true) else {
-        return error_response(StatusCode::BAD_REQUEST);
+        return malformed();
     };
     let routing_path = paths.routing.into_owned();
     if paths.forwarded != parts.uri.path() {
@@ -90,7 +116,7 @@ async fn route(
     let ep = &shared.entrypoints[conn.entrypoint];
     let host = request_host(&parts);
     if !host.is_ascii() {
-        return error_response(StatusCode::BAD_REQUEST);
+        return malformed();
     }
     let websocket = is_websocket(&parts.headers);
     ep.forwarded.apply(
@@ -112,6 +138,7 @@ async fn route(
     };
     let router = table.router(router_id);
     stats::fill(&mut hit.router, &router.name);
+    trail.router = Some(router.name.clone());
 
     let cx = RequestCx { tls: conn.tls };
     let mut ran = 0;
@@ -121,12 +148,16 @@ async fn route(
             return respond_through(reply_response(reply), &router.middlewares[..ran]);
         }
     }
+    if let Some(internal) = router.internal {
+        let response = serve_internal(internal, &parts, shared).await;
+        return respond_through(response, &router.middlewares[..ran]);
+    }
     let Some(service) = router.service else {
         return not_found();
     };
     let body =
         if body_is_empty(&parts, &body) { RequestBody::Empty } else { RequestBody::Incoming(body) };
-    let response = serve(&table, service, parts, body, conn.peer.ip(), hit).await;
+    let response = serve(&table, service, parts, body, conn.peer.ip(), trail).await;
     respond_through(response, &router.middlewares[..ran])
 }
 
@@ -152,7 +183,7 @@ async fn serve(
     parts: request::Parts,
     body: RequestBody,
     client: IpAddr,
-    hit: &mut Hit,
+    trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let mut cookies: Vec<HeaderValue> = Vec::new();
     // Bounded: compile refuses cycles, so each step goes one level down a finite tree.
@@ -177,23 +208,56 @@ async fn serve(
                 id = m.main;
             }
             ServiceRt::LoadBalancer(lb) => {
-                stats::fill(&mut hit.service, &lb.name);
+                trail.service = Some(lb.name.clone());
                 let choice = match choose(&lb.balancer, lb.sticky.as_ref(), &parts.headers) {
                     Ok(choice) => choice,
                     Err(status) => return no_server(status),
                 };
                 cookies.extend(choice.set_cookie);
                 let target = &lb.targets[choice.child];
+                trail.server = Some(target.url.clone());
+                trail.server_addr = Some(target.authority.as_str().into());
                 let out = Outbound {
                     target,
                     transport: &lb.transport,
                     pass_host_header: lb.pass_host_header,
                     client,
                 };
-                let mut response = forward(parts, body, out).await;
+                let mut response = forward(parts, body, out, trail).await;
                 add_cookies(response.headers_mut(), &cookies);
                 return response;
             }
+        }
+    }
+}
+
+/// tollgate's own answers.
+async fn serve_internal(
+    internal: Internal,
+    parts: &request::Parts,
+    shared: &Shared,
+) -> Response<ResponseBody> {
+    match internal {
+        Internal::Ping { terminating } => {
+            let stopping = shared.stopping.load(std::sync::atomic::Ordering::Relaxed);
+            let status = if stopping { terminating } else { StatusCode::OK };
+            // Traefik writes the status text and no content type.
+            let mut response =
+                Response::new(ResponseBody::text(status.canonical_reason().unwrap_or("")));
+            *response.status_mut() = status;
+            response
+        }
+        Internal::Report => {
+            if parts.method != http::Method::GET && parts.method != http::Method::HEAD {
+                return go_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            }
+            let answer = crate::web::report(parts.uri.path(), shared.stats.as_ref()).await;
+            let mut response = Response::new(ResponseBody::Full(Some(answer.body.into())));
+            *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
         }
     }
 }
@@ -206,7 +270,7 @@ fn spawn_mirror(table: Arc<RouteTable>, mirror: ServiceId, parts: &request::Part
     *copy.headers_mut() = parts.headers.clone();
     let (copy, ()) = copy.into_parts();
     tokio::spawn(async move {
-        let mut scratch = Hit::default();
+        let mut scratch = Trail::default();
         let response = serve(&table, mirror, copy, RequestBody::Empty, client, &mut scratch).await;
         let _ = http_body_util::BodyExt::collect(response.into_body()).await;
     });
@@ -227,7 +291,6 @@ fn start_hit(req: &Request<Incoming>, conn: &ConnInfo) -> Hit {
             _ => stats::Protocol::Other,
         },
         tls: if conn.tls { stats::TlsVersion::Other } else { stats::TlsVersion::None },
-        has_query: req.uri().query().is_some(),
         bytes_in: req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -247,12 +310,12 @@ fn start_hit(req: &Request<Incoming>, conn: &ConnInfo) -> Hit {
         .map_or(host, |(h, _)| h);
     stats::fill(&mut hit.host, host);
     hit.host.make_ascii_lowercase();
-    stats::fill(&mut hit.path, req.uri().path());
+    hit.set_target(req.uri().path_and_query().map_or("/", |pq| pq.as_str()));
     if let Some(referrer) = req.headers().get(header::REFERER).and_then(|v| v.to_str().ok()) {
         stats::fill(&mut hit.referrer, referrer);
     }
     if let Some(agent) = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()) {
-        stats::fill(&mut hit.user_agent, agent);
+        hit.set_user_agent(agent);
     }
     hit
 }
@@ -309,6 +372,14 @@ fn go_error(status: StatusCode, text: &'static str) -> Response<ResponseBody> {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// Go's server answer to a request it cannot parse (a bad escape, a non-ASCII host).
+fn malformed() -> Response<ResponseBody> {
+    let mut response = go_error(StatusCode::BAD_REQUEST, "400 Bad Request");
+    response.headers_mut().remove(header::X_CONTENT_TYPE_OPTIONS);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

@@ -120,10 +120,11 @@ impl ForwardedPolicy {
         if is_empty(headers, &X_FORWARDED_PORT) {
             headers.insert(X_FORWARDED_PORT.clone(), forwarded_port(headers, origin));
         }
-        if is_empty(headers, &X_FORWARDED_HOST) && !origin.host.is_empty() {
-            if let Ok(value) = HeaderValue::from_str(origin.host) {
-                headers.insert(X_FORWARDED_HOST.clone(), value);
-            }
+        if is_empty(headers, &X_FORWARDED_HOST)
+            && !origin.host.is_empty()
+            && let Ok(value) = HeaderValue::from_str(origin.host)
+        {
+            headers.insert(X_FORWARDED_HOST.clone(), value);
         }
         fold_values(headers, &X_FORWARDED_FOR);
         headers.insert(X_FORWARDED_SERVER.clone(), self.server.clone());
@@ -142,10 +143,10 @@ fn ip_value(ip: IpAddr) -> HeaderValue {
 /// The port the client connected to, as Traefik derives it: from the Host header, else from the
 /// scheme.
 fn forwarded_port(headers: &HeaderMap, origin: &Origin<'_>) -> HeaderValue {
-    if let Some(port) = host_port(origin.host) {
-        if let Ok(value) = HeaderValue::from_str(port) {
-            return value;
-        }
+    if let Some(port) = host_port(origin.host)
+        && let Ok(value) = HeaderValue::from_str(port)
+    {
+        return value;
     }
     let proto = headers.get(&X_FORWARDED_PROTO).map(HeaderValue::as_bytes);
     if origin.tls || matches!(proto, Some(b"https" | b"wss")) {

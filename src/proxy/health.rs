@@ -164,12 +164,11 @@ impl Probe {
                 .map_err(|_| format!("no response within {:?}", self.timeout))?
                 .map_err(|err| err.to_string())?;
             let status = response.status();
-            if status.is_redirection() {
-                if let Some(next) = response.headers().get(LOCATION).and_then(|l| resolve(&uri, l))
-                {
-                    uri = next;
-                    continue;
-                }
+            if status.is_redirection()
+                && let Some(next) = response.headers().get(LOCATION).and_then(|l| resolve(&uri, l))
+            {
+                uri = next;
+                continue;
             }
             return match self.status {
                 Some(want) if want == status => Ok(()),

@@ -20,6 +20,7 @@ mod service;
 mod sticky;
 mod table;
 mod target;
+mod trail;
 
 pub use entrypoint::{ConnSettings, Connections, ListenError, bind, serve};
 pub use finish::HitSink;

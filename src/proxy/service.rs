@@ -78,13 +78,12 @@ pub(super) fn choose(
     sticky: Option<&Sticky>,
     headers: &HeaderMap,
 ) -> Result<Choice, StatusCode> {
-    if let Some(sticky) = sticky {
-        if let Some((child, rewrite)) = sticky.chosen(headers) {
-            if balancer.is_up(child) {
-                let set_cookie = if rewrite { sticky.set_cookie(child) } else { None };
-                return Ok(Choice { child, set_cookie });
-            }
-        }
+    if let Some(sticky) = sticky
+        && let Some((child, rewrite)) = sticky.chosen(headers)
+        && balancer.is_up(child)
+    {
+        let set_cookie = if rewrite { sticky.set_cookie(child) } else { None };
+        return Ok(Choice { child, set_cookie });
     }
     let child = balancer.pick().ok_or(StatusCode::SERVICE_UNAVAILABLE)?;
     Ok(Choice { child, set_cookie: sticky.and_then(|s| s.set_cookie(child)) })

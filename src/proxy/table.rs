@@ -34,6 +34,8 @@ pub struct RouterRt {
     pub priority: i64,
     /// The middleware names, for `tollgate check` and the API.
     pub middleware_names: Box<[Box<str>]>,
+    /// Answered by tollgate itself (`ping@internal`) instead of a service.
+    pub internal: Option<Internal>,
 }
 
 /// The routers of one entry point, ordered as Traefik orders them.
@@ -96,6 +98,19 @@ pub struct EntryPointSpec {
     /// `http.redirections.entryPoint`, compiled to a catch-all redirect router.
     pub redirect: Option<dynamic::RedirectScheme>,
     pub redirect_priority: i64,
+    /// `ping` on this entry point: the status to answer while shutting down.
+    pub ping: Option<http::StatusCode>,
+    /// `report` on this entry point.
+    pub report: bool,
+}
+
+/// Answers tollgate gives itself, without a service (Traefik's `…@internal` services).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Internal {
+    /// `ping@internal`: 200 `OK`, or the terminating status while shutting down.
+    Ping { terminating: http::StatusCode },
+    /// `report@internal`: the live traffic report.
+    Report,
 }
 
 /// Which kind of element an issue is about.
@@ -190,11 +205,13 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
     }
     let mut routers = Vec::new();
     let mut entrypoints = Vec::new();
-    for (index, ep) in input.entrypoints.iter().enumerate() {
+    for ep in input.entrypoints {
         let mut entries = RuleSetBuilder::new();
         c.redirect_router(ep, &mut routers, &mut entries);
+        c.ping_router(ep, &mut routers, &mut entries);
+        c.report_router(ep, &mut routers, &mut entries);
         for (name, router) in &config.http.routers {
-            if !router_on(router, ep, input.entrypoints) {
+            if !router_on(router, ep) {
                 continue;
             }
             if let Some((compiled, priority, rule)) = c.router(name, router, ep) {
@@ -205,7 +222,6 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
                 }
             }
         }
-        let _ = index;
         entrypoints.push(EntryRoutes { routes: entries.build() });
     }
     c.check_entrypoint_names();
@@ -227,8 +243,8 @@ pub fn compile(config: &DynamicConfig, input: &CompileInput<'_>) -> Compiled {
 }
 
 /// Whether `router` runs on entry point `ep`: its `entryPoints`, or all of them when empty.
-fn router_on(router: &dynamic::Router, ep: &EntryPointSpec, _all: &[EntryPointSpec]) -> bool {
-    router.entry_points.is_empty() || router.entry_points.iter().any(|e| *e == ep.name)
+fn router_on(router: &dynamic::Router, ep: &EntryPointSpec) -> bool {
+    router.entry_points.is_empty() || router.entry_points.contains(&ep.name)
 }
 
 struct Compiler<'a> {
@@ -298,7 +314,7 @@ impl Compiler<'_> {
                 // service that answers 503 so indices stay dense.
                 self.services[slot] = Some(unavailable(name));
                 self.service_ids.insert(name.to_owned(), Err(()));
-                self.error(Element::Service, name, message.clone());
+                self.error(Element::Service, name, message);
                 Err(format!("service `{name}` is not served (see its error)"))
             }
         }
@@ -333,10 +349,11 @@ impl Compiler<'_> {
             .get(&transport_name)
             .cloned()
             .ok_or_else(|| format!("serversTransport `{transport_name}` does not exist"))?;
-        if let Some(previous) = self.input.previous.and_then(|t| find_lb(t, name)) {
-            if previous.config == *cfg && Arc::ptr_eq(&previous.transport, &transport) {
-                return Ok(previous);
-            }
+        if let Some(previous) = self.input.previous.and_then(|t| find_lb(t, name))
+            && previous.config == *cfg
+            && Arc::ptr_eq(&previous.transport, &transport)
+        {
+            return Ok(previous);
         }
         let targets: Vec<Target> = cfg
             .servers
@@ -497,6 +514,7 @@ impl Compiler<'_> {
                 rule: router.rule.as_str().into(),
                 priority,
                 middleware_names: middleware_names.into(),
+                internal: None,
             },
             priority,
             rule,
@@ -532,9 +550,61 @@ impl Compiler<'_> {
             rule: rule_text.into(),
             priority: ep.redirect_priority,
             middleware_names: Box::new([format!("{}-redirectscheme@internal", ep.name).into()]),
+            internal: None,
         });
         if let Err(err) = entries.add(&name, ep.redirect_priority, rule, id) {
             self.error(Element::Router, &name, format!("priority: {err}"));
+            routers.pop();
+        }
+    }
+
+    /// `ping`: Traefik's `ping@internal` router, `PathPrefix(`/ping`)` above every user router.
+    fn ping_router(
+        &mut self,
+        ep: &EntryPointSpec,
+        routers: &mut Vec<RouterRt>,
+        entries: &mut RuleSetBuilder<RouterId>,
+    ) {
+        let Some(terminating) = ep.ping else { return };
+        let ping = Internal::Ping { terminating };
+        self.internal_router("ping@internal", "PathPrefix(`/ping`)", ping, routers, entries);
+    }
+
+    /// `report`: `report@internal` at `PathPrefix(`/report`)`, above every user router.
+    fn report_router(
+        &mut self,
+        ep: &EntryPointSpec,
+        routers: &mut Vec<RouterRt>,
+        entries: &mut RuleSetBuilder<RouterId>,
+    ) {
+        if ep.report {
+            let rule = "PathPrefix(`/report`)";
+            self.internal_router("report@internal", rule, Internal::Report, routers, entries);
+        }
+    }
+
+    fn internal_router(
+        &mut self,
+        name: &str,
+        rule_text: &str,
+        internal: Internal,
+        routers: &mut Vec<RouterRt>,
+        entries: &mut RuleSetBuilder<RouterId>,
+    ) {
+        let Ok(rule) = rule::parse(rule_text, Syntax::V3) else { return };
+        let priority = i64::from(i32::MAX);
+        let id = RouterId(routers.len() as u32);
+        routers.push(RouterRt {
+            name: name.into(),
+            service: None,
+            middlewares: Box::new([]),
+            rule: rule_text.into(),
+            priority,
+            middleware_names: Box::new([]),
+            internal: Some(internal),
+        });
+        if let Err(err) = entries.add(name, priority, rule, id) {
+            self.error(Element::Router, name, format!("priority: {err}"));
             routers.pop();
         }
     }
@@ -606,6 +676,15 @@ pub fn entrypoint_specs(config: &crate::config::StaticConfig) -> Vec<EntryPointS
                     permanent: r.permanent,
                 }),
                 redirect_priority: redirect.map_or(0, |r| r.priority),
+                ping: config
+                    .ping
+                    .as_ref()
+                    .filter(|p| !p.manual_routing && p.entry_point == *name)
+                    .map(|p| {
+                        http::StatusCode::from_u16(p.terminating_status_code)
+                            .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE)
+                    }),
+                report: config.report.as_ref().is_some_and(|r| r.entry_point == *name),
             }
         })
         .collect()

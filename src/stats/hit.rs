@@ -77,16 +77,43 @@ pub struct Hit {
     pub bytes_out: u64,
     /// The path had a query string (GoAccess counts such requests as dynamic, never static).
     pub has_query: bool,
+    /// The full (untruncated) target ends with a static-file extension (GoAccess's test, which a
+    /// query string usually defeats); set by [`Hit::set_target`] before `path` is cut to size.
+    pub is_static: bool,
     /// Host header without port, lowercase.
     pub host: Text<64>,
     /// Path without the query string.
     pub path: Text<128>,
     pub referrer: Text<128>,
     pub user_agent: Text<160>,
+    /// 64-bit hash of the whole `User-Agent`, so that two agents cut to the same 160 bytes still
+    /// count as two visitors; set by [`Hit::set_user_agent`]. Not keyed: the engine keys it.
+    pub agent_hash: u64,
     /// `name@provider` of the router that served it; empty when none matched.
     pub router: Text<64>,
     /// `name@provider` of the service; empty when none.
     pub service: Text<64>,
+}
+
+impl Hit {
+    /// Fill `path`, `has_query` and `is_static` from a request target as sent (`/a/b.css?x=1`).
+    /// The static test runs on the whole target, so a long path cut to 128 bytes keeps its class.
+    pub fn set_target(&mut self, target: &str) {
+        let (path, query) = match target.find('?') {
+            Some(i) => (&target[..i], true),
+            None => (target, false),
+        };
+        self.has_query = query;
+        // GoAccess tests the end of the whole target, query included: `/x?f=a.css` is static there.
+        self.is_static = crate::stats::is_static_path(target.as_bytes());
+        fill(&mut self.path, path);
+    }
+
+    /// Fill `user_agent` and `agent_hash` from the whole header value.
+    pub fn set_user_agent(&mut self, agent: &str) {
+        self.agent_hash = crate::stats::hash::fast_hash(agent.as_bytes());
+        fill(&mut self.user_agent, agent);
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<Hit>() <= 768);

@@ -70,7 +70,10 @@ fn shared() -> Arc<Shared> {
         routes: ArcSwap::from_pointee(RouteTable::empty(0)),
         entrypoints: Box::new([]),
         hits: None,
+        stats: None,
+        access_log: None,
         requests: AtomicU64::new(0),
+        stopping: Default::default(),
     })
 }
 

@@ -1,0 +1,893 @@
+//! The access-log writer: Traefik's `common` and `json` lines, written by a thread of its own.
+//!
+//! The request path calls [`AccessLog::record`] with a borrowed [`AccessRecord`]; the line is
+//! formatted there (a few hundred bytes, one allocation) and handed to a bounded channel with
+//! `try_send`. A full channel drops the line and counts it: the request path never waits on the
+//! disk. The writer thread flushes whenever the channel runs dry, so lines reach the file within
+//! one burst. [`AccessLog::reopen`] (SIGUSR1) makes the thread reopen the file for logrotate.
+//!
+//! Formats follow Traefik v3 exactly (pkg/middlewares/accesslog and its real output): the
+//! common line is CLF plus request count, "router", "server URL" and the duration in ms; JSON
+//! has Traefik's field names in Go's sorted-key order. `fields.defaultMode`/`names` drop fields
+//! (shown as `-` in the common line), `fields.headers` keep, drop (Traefik's default) or redact
+//! headers, which is why the common line's referrer and agent are `"-"` unless headers are kept.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::config::static_config::AccessLog as AccessLogModel;
+use crate::stats::{MS_PER_DAY, civil_from_days};
+
+/// Lines queued for the writer when `bufferingSize` is 0 (Traefik then writes synchronously;
+/// tollgate never does, so it needs some room).
+pub const DEFAULT_QUEUE: usize = 1024;
+
+/// A request/response header as the proxy saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
+/// One finished request, borrowed from the request path's own data.
+#[derive(Clone, Debug)]
+pub struct AccessRecord<'a> {
+    /// The TCP peer (`ClientAddr`, `ClientHost`, `ClientPort`).
+    pub client: Option<SocketAddr>,
+    /// `X-Forwarded-For` as received: Traefik logs it as `ClientHost` when present.
+    pub forwarded_for: Option<&'a str>,
+    /// User from the URL's userinfo (`ClientUsername`), `None` for `-`.
+    pub user: Option<&'a str>,
+    pub start: SystemTime,
+    pub method: &'a str,
+    /// Path and query as received (`RequestPath`).
+    pub path: &'a str,
+    /// `HTTP/1.1`, `HTTP/2.0`.
+    pub protocol: &'a str,
+    /// Host header, with port if any (`RequestAddr`).
+    pub host: &'a str,
+    /// `http` or `https`.
+    pub scheme: &'a str,
+    pub entry_point: &'a str,
+    pub status: u16,
+    pub bytes: u64,
+    pub request_bytes: u64,
+    /// Requests since start (`RequestCount`).
+    pub request_count: u64,
+    pub router: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub service_url: Option<&'a str>,
+    pub service_addr: Option<&'a str>,
+    pub duration: Duration,
+    pub origin_duration: Option<Duration>,
+    pub origin_status: Option<u16>,
+    pub origin_bytes: Option<u64>,
+    pub retry_attempts: u32,
+    /// `1.2`, `1.3` (`TLSVersion`), cipher name (`TLSCipher`).
+    pub tls_version: Option<&'a str>,
+    pub tls_cipher: Option<&'a str>,
+    pub request_headers: &'a [Header<'a>],
+    pub origin_headers: &'a [Header<'a>],
+    pub response_headers: &'a [Header<'a>],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessLogError {
+    #[error("accessLog.filePath `{path}`: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("accessLog.format: `{0}` is not common, genericCLF or json")]
+    Format(String),
+    #[error(
+        "accessLog.filters.statusCodes: `{0}` is not a status code or range such as 200 or 300-302"
+    )]
+    StatusRange(String),
+    #[error("accessLog.{key}: `{value}` is not keep, drop or redact")]
+    Mode { key: String, value: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineFormat {
+    Common,
+    GenericClf,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Keep,
+    Drop,
+    Redact,
+}
+
+fn mode(key: &str, v: &str) -> Result<Mode, AccessLogError> {
+    match v {
+        "keep" => Ok(Mode::Keep),
+        "drop" => Ok(Mode::Drop),
+        "redact" => Ok(Mode::Redact),
+        _ => Err(AccessLogError::Mode { key: key.to_string(), value: v.to_string() }),
+    }
+}
+
+/// Canonical MIME header form (`user-agent` → `User-Agent`), as Go writes header names.
+fn canonical(name: &str) -> String {
+    let mut up = true;
+    name.chars()
+        .map(|c| {
+            let o = if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() };
+            up = c == '-';
+            o
+        })
+        .collect()
+}
+
+/// The compiled `accessLog` options.
+#[derive(Clone, Debug)]
+struct Options {
+    format: LineFormat,
+    status_ranges: Vec<(u16, u16)>,
+    retry_attempts: bool,
+    min_duration: Duration,
+    field_default: bool,
+    field_names: Vec<(String, bool)>,
+    header_default: Mode,
+    header_names: Vec<(String, Mode)>,
+}
+
+impl Options {
+    fn new(m: &AccessLogModel) -> Result<Options, AccessLogError> {
+        let format = match m.format.as_str() {
+            "" | "common" => LineFormat::Common,
+            "genericCLF" => LineFormat::GenericClf,
+            "json" => LineFormat::Json,
+            other => return Err(AccessLogError::Format(other.to_string())),
+        };
+        let mut status_ranges = Vec::new();
+        for s in &m.filters.status_codes {
+            let bad = || AccessLogError::StatusRange(s.clone());
+            let (a, b) = s.split_once('-').unwrap_or((s, s));
+            let a: u16 = a.trim().parse().map_err(|_| bad())?;
+            let b: u16 = b.trim().parse().map_err(|_| bad())?;
+            if a > b {
+                return Err(bad());
+            }
+            status_ranges.push((a, b));
+        }
+        let keep = |key: &str, v: &str| -> Result<bool, AccessLogError> {
+            Ok(mode(key, v)? != Mode::Drop)
+        };
+        let field_default = match m.fields.default_mode.as_deref() {
+            Some(v) => keep("fields.defaultMode", v)?,
+            None => true,
+        };
+        let mut field_names = Vec::new();
+        for (k, v) in &m.fields.names {
+            field_names.push((k.to_ascii_lowercase(), keep(&format!("fields.names.{k}"), v)?));
+        }
+        let header_default = match m.fields.headers.default_mode.as_deref() {
+            Some(v) => mode("fields.headers.defaultMode", v)?,
+            None => Mode::Drop,
+        };
+        let mut header_names = Vec::new();
+        for (k, v) in &m.fields.headers.names {
+            header_names.push((canonical(k), mode(&format!("fields.headers.names.{k}"), v)?));
+        }
+        Ok(Options {
+            format,
+            status_ranges,
+            retry_attempts: m.filters.retry_attempts,
+            min_duration: m.filters.min_duration.0,
+            field_default,
+            field_names,
+            header_default,
+            header_names,
+        })
+    }
+
+    /// Traefik's `keepAccessLog`: no filters keep everything; otherwise any filter that matches.
+    fn keep_line(&self, r: &AccessRecord<'_>) -> bool {
+        if self.status_ranges.is_empty() && !self.retry_attempts && self.min_duration.is_zero() {
+            return true;
+        }
+        self.status_ranges.iter().any(|&(a, b)| (a..=b).contains(&r.status))
+            || (self.retry_attempts && r.retry_attempts > 0)
+            || (!self.min_duration.is_zero() && r.duration > self.min_duration)
+    }
+
+    fn keep_field(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        self.field_names.iter().find(|(n, _)| *n == lower).map_or(self.field_default, |(_, k)| *k)
+    }
+
+    fn header_mode(&self, canonical_name: &str) -> Mode {
+        self.header_names
+            .iter()
+            .find(|(n, _)| n == canonical_name)
+            .map_or(self.header_default, |(_, m)| *m)
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    written: AtomicU64,
+    dropped: AtomicU64,
+    errors: AtomicU64,
+    reopen: AtomicBool,
+}
+
+enum Msg {
+    Line(Vec<u8>),
+    Reopen,
+}
+
+/// The access-log handle the proxy holds. Cheap to share behind an `Arc`.
+pub struct AccessLog {
+    opts: Options,
+    tx: Option<SyncSender<Msg>>,
+    counters: Arc<Counters>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Sink {
+    File { path: PathBuf, out: io::BufWriter<File> },
+    Stdout(io::BufWriter<io::Stdout>),
+}
+
+fn open(path: &PathBuf) -> Result<File, AccessLogError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| AccessLogError::Open { path: path.clone(), source })?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| AccessLogError::Open { path: path.clone(), source })
+}
+
+impl Sink {
+    fn out(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::File { out, .. } => out,
+            Sink::Stdout(o) => o,
+        }
+    }
+}
+
+fn run(rx: Receiver<Msg>, mut sink: Sink, counters: Arc<Counters>) {
+    let reopen = |sink: &mut Sink| {
+        if let Sink::File { path, out } = sink {
+            let _ = out.flush();
+            match open(path) {
+                Ok(f) => *out = io::BufWriter::with_capacity(64 * 1024, f),
+                Err(error) => {
+                    tracing::warn!(error = %error, "access log could not be reopened; still writing to the old file")
+                }
+            }
+        }
+    };
+    while let Ok(mut msg) = rx.recv() {
+        loop {
+            match msg {
+                Msg::Line(l) => match sink.out().write_all(&l) {
+                    Ok(()) => {
+                        counters.written.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        counters.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                },
+                Msg::Reopen => reopen(&mut sink),
+            }
+            if counters.reopen.swap(false, Ordering::AcqRel) {
+                reopen(&mut sink);
+            }
+            match rx.try_recv() {
+                Ok(m) => msg = m,
+                Err(_) => break,
+            }
+        }
+        if sink.out().flush().is_err() {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let _ = sink.out().flush();
+}
+
+impl AccessLog {
+    /// Open the file (or standard output) and start the writer thread.
+    pub fn new(model: &AccessLogModel) -> Result<AccessLog, AccessLogError> {
+        let opts = Options::new(model)?;
+        let sink = match model.file_path.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => {
+                let path = PathBuf::from(p);
+                let f = open(&path)?;
+                Sink::File { path, out: io::BufWriter::with_capacity(64 * 1024, f) }
+            }
+            None => Sink::Stdout(io::BufWriter::new(io::stdout())),
+        };
+        let cap = if model.buffering_size > 0 {
+            model.buffering_size.min(1 << 20) as usize
+        } else {
+            DEFAULT_QUEUE
+        };
+        let (tx, rx) = sync_channel(cap);
+        let counters = Arc::new(Counters::default());
+        let c = Arc::clone(&counters);
+        let thread = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || run(rx, sink, c))
+            .map_err(|source| AccessLogError::Open {
+                path: PathBuf::from("<access-log thread>"),
+                source,
+            })?;
+        Ok(AccessLog { opts, tx: Some(tx), counters, thread: Some(thread) })
+    }
+
+    /// Log one request if the filters keep it. Never blocks: a full queue drops the line.
+    pub fn record(&self, r: &AccessRecord<'_>) {
+        if !self.opts.keep_line(r) {
+            return;
+        }
+        let line = self.format(r);
+        if let Some(tx) = &self.tx
+            && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+                tx.try_send(Msg::Line(line))
+        {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether any header can appear in a line (a header mode other than drop): when false the
+    /// request path can pass empty header slices and skip collecting them.
+    pub fn wants_headers(&self) -> bool {
+        self.opts.header_default != Mode::Drop
+            || self.opts.header_names.iter().any(|(_, m)| *m != Mode::Drop)
+    }
+
+    /// Reopen the file (SIGUSR1, after logrotate moved it). Never blocks.
+    pub fn reopen(&self) {
+        self.counters.reopen.store(true, Ordering::Release);
+        if let Some(tx) = &self.tx {
+            let _ = tx.try_send(Msg::Reopen);
+        }
+    }
+
+    /// Lines written, dropped because the queue was full, and failed writes.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.counters.written.load(Ordering::Relaxed),
+            self.counters.dropped.load(Ordering::Relaxed),
+            self.counters.errors.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Write what is queued and stop the thread.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// The line `record` would queue (without its filters), for tests and tools.
+    pub fn format(&self, r: &AccessRecord<'_>) -> Vec<u8> {
+        match self.opts.format {
+            LineFormat::Common => common(&self.opts, r, true),
+            LineFormat::GenericClf => common(&self.opts, r, false),
+            LineFormat::Json => json(&self.opts, r),
+        }
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn split_host_port(s: &str) -> (&str, &str) {
+    if let Some(rest) = s.strip_prefix('[')
+        && let Some((h, p)) = rest.split_once("]:")
+    {
+        return (h, p);
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && !p.is_empty() => (h, p),
+        _ => (s, "-"),
+    }
+}
+
+/// `02/Jan/2006:15:04:05 -0700` in UTC.
+fn clf_time(t: SystemTime) -> String {
+    let ms = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let (y, m, d) = civil_from_days((ms / MS_PER_DAY) as i64);
+    let s = (ms % MS_PER_DAY) / 1000;
+    const MON: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{d:02}/{}/{y:04}:{:02}:{:02}:{:02} +0000",
+        MON[(m - 1) as usize],
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// RFC 3339 with nanoseconds, as Go marshals a UTC `time.Time`.
+fn rfc3339_nano(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, m, day) = civil_from_days((secs / 86_400) as i64);
+    let s = secs % 86_400;
+    let mut out =
+        format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    let nanos = d.subsec_nanos();
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+fn client_host<'a>(r: &'a AccessRecord<'a>, host_buf: &'a str) -> &'a str {
+    r.forwarded_for.filter(|f| !f.is_empty()).unwrap_or(host_buf)
+}
+
+fn header_value(opts: &Options, headers: &[Header<'_>], name: &str) -> Option<String> {
+    let canon = canonical(name);
+    match opts.header_mode(&canon) {
+        Mode::Drop => None,
+        Mode::Redact => headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case(name))
+            .then(|| "REDACTED".to_string()),
+        Mode::Keep => {
+            let v: Vec<&str> = headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value)
+                .collect();
+            if v.is_empty() { None } else { Some(v.join(",")) }
+        }
+    }
+}
+
+fn quoted(v: Option<&str>) -> String {
+    match v.filter(|s| !s.is_empty()) {
+        Some(s) => format!("\"{}\"", s.replace('"', "\\\"")),
+        None => "\"-\"".to_string(),
+    }
+}
+
+fn common(opts: &Options, r: &AccessRecord<'_>, traefik: bool) -> Vec<u8> {
+    let addr = r.client.map(|a| a.ip().to_string()).unwrap_or_default();
+    let field = |name: &str, v: &str| -> String {
+        if opts.keep_field(name) && !v.is_empty() { v.to_string() } else { "-".to_string() }
+    };
+    let ts = if opts.keep_field("StartUTC") || opts.keep_field("StartLocal") {
+        clf_time(r.start)
+    } else {
+        "-".into()
+    };
+    let keepq = |name: &str, v: Option<&str>| {
+        if opts.keep_field(name) { quoted(v) } else { "\"-\"".to_string() }
+    };
+    let referer = header_value(opts, r.request_headers, "Referer");
+    let agent = header_value(opts, r.request_headers, "User-Agent");
+    let mut s = format!(
+        "{} - {} [{}] \"{} {} {}\" {} {} {} {}",
+        field("ClientHost", client_host(r, &addr)),
+        field("ClientUsername", r.user.unwrap_or("-")),
+        ts,
+        field("RequestMethod", r.method),
+        field("RequestPath", r.path),
+        field("RequestProtocol", r.protocol),
+        field("DownstreamStatus", &r.status.to_string()),
+        field("DownstreamContentSize", &r.bytes.to_string()),
+        quoted(referer.as_deref()),
+        quoted(agent.as_deref()),
+    );
+    if traefik {
+        let ms = if opts.keep_field("Duration") { r.duration.as_millis() } else { 0 };
+        s.push_str(&format!(
+            " {} {} {} {}ms",
+            field("RequestCount", &r.request_count.to_string()),
+            keepq("RouterName", r.router),
+            keepq("ServiceURL", r.service_url),
+            ms
+        ));
+    }
+    s.push('\n');
+    s.into_bytes()
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Go's encoder escapes these for HTML safety; Traefik's lines carry them so.
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+enum V<'a> {
+    S(&'a str),
+    O(String),
+    N(u64),
+}
+
+fn json(opts: &Options, r: &AccessRecord<'_>) -> Vec<u8> {
+    let addr = r.client.map(|a| a.to_string()).unwrap_or_default();
+    let ip = r.client.map(|a| a.ip().to_string()).unwrap_or_default();
+    let port = r.client.map(|a| a.port().to_string()).unwrap_or_else(|| "-".into());
+    let (rhost, rport) = split_host_port(r.host);
+    let start = rfc3339_nano(r.start);
+    let dur = r.duration.as_nanos().min(u128::from(u64::MAX)) as u64;
+    let mut core: Vec<(String, V<'_>)> = vec![
+        ("ClientAddr".into(), V::O(addr)),
+        ("ClientHost".into(), V::O(client_host(r, &ip).to_string())),
+        ("ClientPort".into(), V::O(port)),
+        ("ClientUsername".into(), V::S(r.user.unwrap_or("-"))),
+        ("DownstreamContentSize".into(), V::N(r.bytes)),
+        ("DownstreamStatus".into(), V::N(u64::from(r.status))),
+        ("Duration".into(), V::N(dur)),
+        (
+            "Overhead".into(),
+            V::N(dur.saturating_sub(r.origin_duration.map_or(0, |d| d.as_nanos() as u64))),
+        ),
+        ("RequestAddr".into(), V::S(r.host)),
+        ("RequestContentSize".into(), V::N(r.request_bytes)),
+        ("RequestCount".into(), V::N(r.request_count)),
+        ("RequestHost".into(), V::S(rhost)),
+        ("RequestMethod".into(), V::S(r.method)),
+        ("RequestPath".into(), V::S(r.path)),
+        ("RequestPort".into(), V::S(rport)),
+        ("RequestProtocol".into(), V::S(r.protocol)),
+        ("RequestScheme".into(), V::S(r.scheme)),
+        ("RetryAttempts".into(), V::N(u64::from(r.retry_attempts))),
+        ("StartLocal".into(), V::O(start.clone())),
+        ("StartUTC".into(), V::O(start)),
+    ];
+    if let Some(d) = r.origin_duration {
+        core.push(("OriginDuration".into(), V::N(d.as_nanos() as u64)));
+    }
+    if let Some(s) = r.origin_status {
+        core.push(("OriginStatus".into(), V::N(u64::from(s))));
+    }
+    if let Some(b) = r.origin_bytes {
+        core.push(("OriginContentSize".into(), V::N(b)));
+    }
+    for (k, v) in [
+        ("RouterName", r.router),
+        ("ServiceName", r.service),
+        ("ServiceURL", r.service_url),
+        ("ServiceAddr", r.service_addr),
+        ("TLSVersion", r.tls_version),
+        ("TLSCipher", r.tls_cipher),
+    ] {
+        if let Some(v) = v {
+            core.push((k.into(), V::S(v)));
+        }
+    }
+    let mut all: Vec<(String, V<'_>)> =
+        core.into_iter().filter(|(k, _)| opts.keep_field(k)).collect();
+    for (prefix, headers) in [
+        ("request_", r.request_headers),
+        ("origin_", r.origin_headers),
+        ("downstream_", r.response_headers),
+    ] {
+        let mut seen: Vec<String> = Vec::new();
+        for h in headers {
+            let canon = canonical(h.name);
+            if seen.contains(&canon) {
+                continue;
+            }
+            if let Some(v) = header_value(opts, headers, h.name) {
+                all.push((format!("{prefix}{canon}"), V::O(v)));
+            }
+            seen.push(canon);
+        }
+    }
+    all.push(("entryPointName".into(), V::S(r.entry_point)));
+    all.push(("level".into(), V::S("info")));
+    all.push(("msg".into(), V::S("")));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    all.push(("time".into(), V::O(rfc3339_nano(UNIX_EPOCH + Duration::from_secs(now)))));
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::with_capacity(1024);
+    out.push('{');
+    for (i, (k, v)) in all.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(&mut out, k);
+        out.push(':');
+        match v {
+            V::S(s) => json_str(&mut out, s),
+            V::O(s) => json_str(&mut out, s),
+            V::N(n) => out.push_str(&n.to_string()),
+        }
+    }
+    out.push_str("}\n");
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::static_config::AccessLog as Model;
+
+    fn record<'a>(h: &'a [Header<'a>]) -> AccessRecord<'a> {
+        AccessRecord {
+            client: Some("127.0.0.1:51764".parse().expect("addr")),
+            forwarded_for: None,
+            user: None,
+            start: UNIX_EPOCH + Duration::from_millis(1_795_629_559_000),
+            method: "GET",
+            path: "/dyn.yml?x=1",
+            protocol: "HTTP/1.1",
+            host: "127.0.0.1:18930",
+            scheme: "http",
+            entry_point: "web",
+            status: 404,
+            bytes: 335,
+            request_bytes: 0,
+            request_count: 3,
+            router: Some("r1@file"),
+            service: Some("s1@file"),
+            service_url: Some("http://127.0.0.1:18931"),
+            service_addr: Some("127.0.0.1:18931"),
+            duration: Duration::from_micros(5_400),
+            origin_duration: None,
+            origin_status: None,
+            origin_bytes: None,
+            retry_attempts: 0,
+            tls_version: None,
+            tls_cipher: None,
+            request_headers: h,
+            origin_headers: &[],
+            response_headers: &[],
+        }
+    }
+
+    fn log(m: &Model) -> AccessLog {
+        let mut m = m.clone();
+        m.file_path = Some(
+            std::env::temp_dir()
+                .join(format!("tollgate-writer-{}.log", std::process::id()))
+                .display()
+                .to_string(),
+        );
+        AccessLog::new(&m).expect("opens")
+    }
+
+    const H: &[Header<'static>] = &[
+        Header { name: "user-agent", value: "Mozilla/5.0 \"q\"" },
+        Header { name: "referer", value: "http://ex.com/a\"b" },
+    ];
+
+    #[test]
+    fn common_line_matches_traefik() {
+        let l = log(&Model::default());
+        let line = String::from_utf8(l.format(&record(H))).expect("utf8");
+        // Traefik's default drops headers: referrer and agent print as "-".
+        assert_eq!(
+            line,
+            "127.0.0.1 - - [25/Nov/2026:17:59:19 +0000] \"GET /dyn.yml?x=1 HTTP/1.1\" 404 335 \"-\" \"-\" 3 \"r1@file\" \"http://127.0.0.1:18931\" 5ms\n"
+        );
+        let mut m = Model::default();
+        m.fields.headers.default_mode = Some("keep".into());
+        let line = String::from_utf8(log(&m).format(&record(H))).expect("utf8");
+        assert!(line.contains(r#" 404 335 "http://ex.com/a\"b" "Mozilla/5.0 \"q\"" 3 "#), "{line}");
+    }
+
+    #[test]
+    fn json_line_has_traefik_names_in_sorted_order() {
+        let mut m = Model { format: "json".into(), ..Model::default() };
+        m.fields.headers.names.insert("User-Agent".into(), "redact".into());
+        let line = String::from_utf8(log(&m).format(&record(H))).expect("utf8");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(v["DownstreamStatus"], 404);
+        assert_eq!(v["Duration"], 5_400_000);
+        assert_eq!(v["RouterName"], "r1@file");
+        assert_eq!(v["ServiceName"], "s1@file");
+        assert_eq!(v["RequestHost"], "127.0.0.1");
+        assert_eq!(v["request_User-Agent"], "REDACTED");
+        assert!(v.get("request_Referer").is_none());
+        assert!(line.find("\"ClientAddr\"") < line.find("\"DownstreamStatus\""));
+        assert!(line.find("\"StartUTC\"") < line.find("\"entryPointName\""));
+    }
+
+    #[test]
+    fn filters_and_bad_options() {
+        let mut m = Model::default();
+        m.filters.status_codes = vec!["500-599".into()];
+        let o = Options::new(&m).expect("valid");
+        assert!(!o.keep_line(&record(&[])));
+        m.filters.min_duration = crate::config::Duration::from_millis(1);
+        assert!(Options::new(&m).expect("valid").keep_line(&record(&[])));
+        m.filters.status_codes = vec!["5xx".into()];
+        assert_eq!(
+            Options::new(&m).expect_err("bad").to_string(),
+            "accessLog.filters.statusCodes: `5xx` is not a status code or range such as 200 or 300-302"
+        );
+        let mut m = Model::default();
+        m.fields.names.insert("ClientHost".into(), "hide".into());
+        assert_eq!(
+            Options::new(&m).expect_err("bad").to_string(),
+            "accessLog.fields.names.ClientHost: `hide` is not keep, drop or redact"
+        );
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+    use crate::config::static_config::AccessLog as Model;
+
+    fn wait_for(path: &std::path::Path, lines: usize) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.lines().count() >= lines {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} never reached {lines} lines: {text:?}",
+                path.display()
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn writes_in_the_background_and_reopens_after_rotation() {
+        let dir = std::env::temp_dir().join(format!("tollgate-accesslog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("sub/access.log");
+        let m = Model { file_path: Some(path.display().to_string()), ..Model::default() };
+        let log = AccessLog::new(&m).expect("opens, creating the directory");
+        let mut r = super::tests_support::record();
+        for i in 0..5 {
+            r.request_count = i;
+            log.record(&r);
+        }
+        wait_for(&path, 5);
+        // logrotate: move the file away, then SIGUSR1.
+        let rotated = dir.join("sub/access.log.1");
+        std::fs::rename(&path, &rotated).expect("rotate");
+        log.reopen();
+        // The reopen is handled before the next line is written.
+        log.record(&r);
+        let fresh = wait_for(&path, 1);
+        assert_eq!(fresh.lines().count(), 1);
+        assert_eq!(std::fs::read_to_string(&rotated).expect("rotated").lines().count(), 5);
+        let (written, dropped, errors) = log.counts();
+        assert_eq!((written, dropped, errors), (6, 0, 0));
+        log.close();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_queue_drops_instead_of_blocking() {
+        // The log is a FIFO nobody reads yet: once the pipe's buffer is full the writer thread
+        // is stuck in write(2), exactly like a stalled SD card, and the queue must overflow.
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir =
+            std::env::temp_dir().join(format!("tollgate-accesslog-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("stalled.log");
+        let made = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo runs");
+        assert!(made.success());
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .expect("read end");
+        let m = Model {
+            file_path: Some(path.display().to_string()),
+            buffering_size: 16,
+            ..Model::default()
+        };
+        let log = AccessLog::new(&m).expect("opens");
+        let r = super::tests_support::record();
+        let offered = 20_000u64;
+        for _ in 0..offered {
+            log.record(&r);
+        }
+        let (_, dropped, _) = log.counts();
+        assert!(dropped > 0, "a stalled disk must cost drops, not waiting");
+        // Drain the pipe so the thread can finish, then every offer is accounted for.
+        let drain = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 65536];
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => all.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "writer never closed the pipe"
+                        );
+                        std::thread::yield_now();
+                    }
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+            all
+        });
+        log.close();
+        let lines =
+            drain.join().expect("drained").split(|&b| b == b'\n').filter(|l| !l.is_empty()).count()
+                as u64;
+        assert_eq!(lines + dropped, offered);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+
+    pub(super) fn record() -> AccessRecord<'static> {
+        AccessRecord {
+            client: Some("192.0.2.7:40000".parse().expect("addr")),
+            forwarded_for: None,
+            user: None,
+            start: SystemTime::now(),
+            method: "GET",
+            path: "/",
+            protocol: "HTTP/1.1",
+            host: "example.test",
+            scheme: "http",
+            entry_point: "web",
+            status: 200,
+            bytes: 5,
+            request_bytes: 0,
+            request_count: 1,
+            router: None,
+            service: None,
+            service_url: None,
+            service_addr: None,
+            duration: Duration::from_millis(1),
+            origin_duration: None,
+            origin_status: None,
+            origin_bytes: None,
+            retry_attempts: 0,
+            tls_version: None,
+            tls_cipher: None,
+            request_headers: &[],
+            origin_headers: &[],
+            response_headers: &[],
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What the request path learns on its way (router, service, server, the server's answer) and
+//! what the access log needs from the start of the request. Filled by the handler, read once by
+//! `finish` when the response ends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use http::{HeaderMap, Request, Version};
+
+use crate::logs::{AccessLog, AccessRecord, Header};
+
+/// Names and outcomes picked up along the request path. `Arc<str>` clones from the compiled table:
+/// no allocation.
+#[derive(Default)]
+pub(super) struct Trail {
+    pub router: Option<Arc<str>>,
+    pub service: Option<Arc<str>>,
+    pub server: Option<Arc<str>>,
+    pub server_addr: Option<Box<str>>,
+    /// Status and time to headers of the server's answer, when one came.
+    pub origin_status: Option<u16>,
+    pub origin_duration: Option<Duration>,
+    /// Response headers, kept only when the access log logs headers.
+    pub response_headers: Option<HeaderMap>,
+}
+
+/// The request as it arrived, copied only when an access log is on.
+pub(super) struct AccessStart {
+    log: Arc<AccessLog>,
+    at: SystemTime,
+    peer: SocketAddr,
+    entry_point: Arc<str>,
+    method: http::Method,
+    target: String,
+    protocol: &'static str,
+    host: String,
+    request_bytes: u64,
+    request_count: u64,
+    forwarded_for: Option<String>,
+    request_headers: Option<HeaderMap>,
+}
+
+impl AccessStart {
+    pub(super) fn capture<B>(
+        log: Arc<AccessLog>,
+        req: &Request<B>,
+        peer: SocketAddr,
+        entry_point: Arc<str>,
+        request_count: u64,
+        request_bytes: u64,
+    ) -> Box<AccessStart> {
+        let headers = req.headers();
+        let host = req
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let wants_headers = log.wants_headers();
+        Box::new(AccessStart {
+            at: SystemTime::now(),
+            peer,
+            entry_point,
+            method: req.method().clone(),
+            target: req
+                .uri()
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            protocol: match req.version() {
+                Version::HTTP_10 => "HTTP/1.0",
+                Version::HTTP_2 => "HTTP/2.0",
+                Version::HTTP_3 => "HTTP/3.0",
+                _ => "HTTP/1.1",
+            },
+            host,
+            request_bytes,
+            request_count,
+            forwarded_for: headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            request_headers: wants_headers.then(|| headers.clone()),
+            log,
+        })
+    }
+
+    /// Write the access-log line for the finished request.
+    pub(super) fn record(&self, trail: &Trail, status: u16, bytes: u64, started: Instant) {
+        let request_headers = header_list(self.request_headers.as_ref());
+        let response_headers = header_list(trail.response_headers.as_ref());
+        self.log.record(&AccessRecord {
+            client: Some(self.peer),
+            forwarded_for: self.forwarded_for.as_deref(),
+            user: None,
+            start: self.at,
+            method: self.method.as_str(),
+            path: &self.target,
+            protocol: self.protocol,
+            host: &self.host,
+            scheme: "http",
+            entry_point: &self.entry_point,
+            status,
+            bytes,
+            request_bytes: self.request_bytes,
+            request_count: self.request_count,
+            router: trail.router.as_deref(),
+            service: trail.service.as_deref(),
+            service_url: trail.server.as_deref(),
+            service_addr: trail.server_addr.as_deref(),
+            duration: started.elapsed(),
+            origin_duration: trail.origin_duration,
+            origin_status: trail.origin_status,
+            origin_bytes: trail.origin_status.map(|_| bytes),
+            retry_attempts: 0,
+            tls_version: None,
+            tls_cipher: None,
+            request_headers: &request_headers,
+            origin_headers: &response_headers,
+            response_headers: &response_headers,
+        });
+    }
+}
+
+fn header_list(headers: Option<&HeaderMap>) -> Vec<Header<'_>> {
+    headers
+        .into_iter()
+        .flat_map(|h| h.iter())
+        .filter_map(|(name, value)| {
+            Some(Header { name: name.as_str(), value: value.to_str().ok()? })
+        })
+        .collect()
+}
