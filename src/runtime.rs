@@ -5,9 +5,10 @@
 //! fails the start) → first dynamic configuration applied → accept connections → ready.
 //! Connections that arrive before the first configuration wait in the listen queue instead of
 //! getting a 404 from an empty table: after a restart under socket activation, the requests
-//! queued meanwhile are answered by the configuration, not refused by its absence. SIGHUP re-reads the providers; SIGTERM
-//! (or SIGINT) stops accepting after `requestAcceptGraceTimeout`, lets requests in flight finish
-//! for up to `graceTimeOut`, then exits 0.
+//! queued meanwhile are answered by the configuration, not refused by its absence. SIGHUP
+//! re-reads the providers; SIGTERM (or SIGINT) stops accepting after `requestAcceptGraceTimeout`,
+//! lets requests in flight finish for up to `graceTimeOut`, then exits 0. The service manager
+//! hears of each step through `crate::systemd::Supervisor`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
