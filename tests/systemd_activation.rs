@@ -204,3 +204,35 @@ fn malformed_activation_environment_fails_the_start_with_its_values() {
     assert!(stderr.contains("socket activation: "), "{stderr}");
     assert!(stderr.contains(", LISTEN_FDS=2, LISTEN_FDNAMES=web)"), "{stderr}");
 }
+
+#[test]
+fn started_by_systemd_socket_activate_on_the_first_connection() {
+    // systemd's own tool: it listens, and on the first connection execs tollgate with the socket
+    // at fd 3, LISTEN_FDS=1, LISTEN_FDNAMES=web and LISTEN_PID set; the environment is only what
+    // it passes (-E). That first connection's request is answered.
+    let tool = "systemd-socket-activate";
+    let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "{tool} not found: install Debian's systemd package (ci/deps.sh does)");
+    let backend = Backend::start("a");
+    let port = crate::util::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    // The configured address is the same port: binding it would fail while the tool holds it,
+    // so a start at all shows the passed socket was used.
+    let static_yaml = format!(
+        "entryPoints:\n  web:\n    address: \"{addr}\"\nproviders:\n  file:\n    filename: \"{{dir}}/dynamic.yml\"\nlog:\n  level: INFO\n"
+    );
+    let dynamic_yaml = catch_all(&backend.url());
+    let mut setup = Setup::new(&static_yaml, &dynamic_yaml);
+    setup.wrapper =
+        [tool, "--listen", &addr, "--fdname=web", "-E", "NOTIFY_SOCKET"].map(String::from).to_vec();
+    let mut tg = Tollgate::spawn(setup);
+    crate::proxy::wait_until(LIMIT, || tg.stderr().contains("Listening on"));
+
+    let first = get(&addr, "/first", &[]);
+    assert_eq!(first.status, 200, "{}", tg.stderr());
+    assert!(first.text().contains("/first"), "{}", first.text());
+    tg.wait_for_note("READY=1", LIMIT);
+    let stderr = tg.stderr();
+    assert!(stderr.contains(&format!("listening entrypoint=web address={addr}")), "{stderr}");
+    assert_eq!(tg.stop(LIMIT).code(), Some(0));
+}
