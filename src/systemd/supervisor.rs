@@ -69,8 +69,10 @@ impl Supervisor {
     pub fn new(notifier: Notifier, shared: Arc<Shared>, watchdog: Option<Duration>) -> Supervisor {
         let enabled = notifier.is_enabled();
         let watchdog = watchdog.filter(|_| enabled);
+        // The first tick one period from now: READY=1 carries the first status line, and the
+        // first ping is due half a watchdog interval after start at the earliest.
         let ticker = |period: Duration| {
-            let mut interval = tokio::time::interval(period);
+            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
             // After a stall, one ping, not a burst of the missed ones.
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             interval
