@@ -18,7 +18,8 @@ apt_install() {
 }
 
 ensure_debian_packages() {
-    apt_install goaccess python3-venv chromium
+    # systemd: systemd-analyze, -sysusers, -tmpfiles for ci/systemd-check.sh (not run as init).
+    apt_install goaccess python3-venv chromium systemd
 }
 
 # The real Traefik v3, for differential tests; TRAEFIK_BIN points the tests at it.

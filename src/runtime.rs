@@ -1,10 +1,14 @@
 //! `tollgate run`: binds the entry points, starts the providers, applies each new configuration
 //! with one atomic table swap, and shuts down gracefully.
 //!
-//! Life cycle: bind every entry point (a port in use fails the start) → serve 404s on an empty
-//! table → first dynamic configuration applied → ready. SIGHUP re-reads the providers; SIGTERM
-//! (or SIGINT) stops accepting after `requestAcceptGraceTimeout`, lets requests in flight finish
-//! for up to `graceTimeOut`, then exits 0.
+//! Life cycle: bind every entry point, or take the socket systemd passed for it (a port in use
+//! fails the start) → first dynamic configuration applied → accept connections → ready.
+//! Connections that arrive before the first configuration wait in the listen queue instead of
+//! getting a 404 from an empty table: after a restart under socket activation, the requests
+//! queued meanwhile are answered by the configuration, not refused by its absence. SIGHUP
+//! re-reads the providers; SIGTERM (or SIGINT) stops accepting after `requestAcceptGraceTimeout`,
+//! lets requests in flight finish for up to `graceTimeOut`, then exits 0. The service manager
+//! hears of each step through `crate::systemd::Supervisor`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,15 +31,21 @@ use crate::stats;
 
 /// Run until SIGTERM; returns once the drain is over.
 pub fn run(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
+    // Before any thread exists: taking the passed sockets clears LISTEN_* from the environment.
+    let inherited = crate::systemd::Inherited::take_from_env()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tollgate")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, meta))
+    runtime.block_on(serve(config, meta, inherited))
 }
 
-async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
+async fn serve(
+    config: StaticConfig,
+    meta: StaticMeta,
+    mut inherited: crate::systemd::Inherited,
+) -> anyhow::Result<()> {
     for warning in &meta.warnings {
         tracing::warn!(warning = %warning, "static configuration");
     }
@@ -49,7 +59,11 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
             .addresses
             .get(name)
             .with_context(|| format!("entry point `{name}` has no address"))?;
-        let std_listener = proxy::bind(name, address)?;
+        // A socket passed by systemd under this entry point's name, else our own.
+        let std_listener = match inherited.take(name) {
+            Some(passed) => passed,
+            None => proxy::bind(name, address)?,
+        };
         let listener =
             TcpListener::from_std(std_listener).with_context(|| format!("entry point `{name}`"))?;
         tracing::info!(entrypoint = %name, address = %listener.local_addr()?, "listening");
@@ -71,6 +85,10 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         });
         settings.push(Arc::new(ConnSettings::new(ep)));
     }
+    for name in inherited.unclaimed() {
+        tracing::warn!(entrypoint = %name, "socket activation: passed socket matches no entry point; closed");
+    }
+    drop(inherited);
     // The stats engine and the access log: fed from every finished request without ever making
     // it wait (bounded queues; full means dropped and counted).
     let (hits, stats) = if config.stats.enabled {
@@ -96,17 +114,34 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         requests: Default::default(),
         stopping: Default::default(),
     });
+    let notifier = crate::systemd::Notifier::from_env().unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "not notifying the service manager");
+        crate::systemd::Notifier::disabled()
+    });
+    let mut supervisor = crate::systemd::Supervisor::new(
+        notifier,
+        shared.clone(),
+        crate::systemd::watchdog_from_env(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = Arc::new(Connections::default());
+    let (serving_tx, serving_rx) = watch::channel(false);
     for (index, listener) in listeners.into_iter().enumerate() {
-        tokio::spawn(proxy::serve(
+        let serve = proxy::serve(
             listener,
             index,
             settings[index].clone(),
             shared.clone(),
             connections.clone(),
             stop_rx.clone(),
-        ));
+        );
+        let mut serving = serving_rx.clone();
+        let accept_loop = tokio::spawn(async move {
+            if serving.wait_for(|s| *s).await.is_ok() {
+                serve.await;
+            }
+        });
+        supervisor.watch_accept_loop(&shared.entrypoints[index].name, accept_loop);
     }
 
     let (updates_tx, mut updates) = mpsc::channel::<ProviderUpdate>(16);
@@ -141,16 +176,16 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
                 while let Ok(more) = updates.try_recv() {
                     applier.take(more);
                 }
-                applier.apply();
-                if last_apply.is_none() {
-                    crate::systemd::ready();
-                }
+                let errors = applier.apply();
+                serving_tx.send_replace(true);
+                supervisor.applied(errors);
                 last_apply = Some(tokio::time::Instant::now());
             }
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reloading the dynamic configuration");
-                providers.reload();
+                supervisor.reloading(providers.reload());
             }
+            () = supervisor.tick() => {}
             _ = user1.recv() => {
                 // logrotate moved the file: write to a new one at the configured path.
                 if let Some(log) = &access_log {
@@ -175,20 +210,27 @@ async fn serve(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
         .map(|ep| ep.transport.life_cycle.grace_time_out.0)
         .max()
         .unwrap_or(Duration::from_secs(10));
-    crate::systemd::stopping();
     shared.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(open_connections = connections.open(), "stopping");
-    if !accept_grace.is_zero() {
-        tokio::time::sleep(accept_grace).await;
-    }
-    let _ = stop_tx.send(true);
-    if tokio::time::timeout(grace, connections.drained()).await.is_err() {
-        tracing::warn!(open_connections = connections.open(), grace = ?grace, "grace period over; closing remaining connections");
-    }
-    if let Some(stats) = stats {
-        // The final snapshot: nothing counted is lost across a restart.
-        stats.shutdown().await;
-    }
+    let drain = async {
+        if !accept_grace.is_zero() {
+            tokio::time::sleep(accept_grace).await;
+        }
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(grace, connections.drained()).await.is_err() {
+            tracing::warn!(open_connections = connections.open(), grace = ?grace, "grace period over; closing remaining connections");
+        }
+        if let Some(stats) = stats {
+            // The final snapshot: nothing counted is lost across a restart.
+            stats.shutdown().await;
+        }
+    };
+    // Something to wait for: the drain may outlast TimeoutStopSec=, so it is extended.
+    let waits = !accept_grace.is_zero() || connections.open() > 0;
+    let bound = if waits { accept_grace + grace } else { Duration::ZERO };
+    supervisor.stopping(connections.open(), bound, drain).await;
+    // The supervisor holds `shared` too: the access log below is closed only when it is the last.
+    drop(supervisor);
     drop(shared);
     if let Some(log) = access_log.and_then(|log| Arc::try_unwrap(log).ok()) {
         log.close();
@@ -223,7 +265,8 @@ impl Applier {
         }
     }
 
-    fn apply(&mut self) {
+    /// Returns how many configuration elements were left out.
+    fn apply(&mut self) -> usize {
         let merged = self.aggregate.merged();
         let previous = self.shared.routes.load_full();
         let compiled = proxy::compile(
@@ -237,7 +280,20 @@ impl Applier {
             },
         );
         for error in &compiled.errors {
-            tracing::error!(error = %error, "configuration element left out");
+            // The element's name as its own field: a journal field (ROUTER=, SERVICE=) to
+            // filter on with journalctl.
+            let name = error.name.as_str();
+            match error.element {
+                proxy::Element::Router => {
+                    tracing::error!(router = name, error = %error, "configuration element left out")
+                }
+                proxy::Element::Service => {
+                    tracing::error!(service = name, error = %error, "configuration element left out")
+                }
+                proxy::Element::Middleware => {
+                    tracing::error!(middleware = name, error = %error, "configuration element left out")
+                }
+            }
         }
         let routers = compiled.table.routers.len();
         let services = compiled.table.services.len();
@@ -246,6 +302,7 @@ impl Applier {
         self.shared.routes.store(table.clone());
         table.start_health_checks();
         tracing::info!(routers, services, errors = compiled.errors.len(), "configuration applied");
+        compiled.errors.len()
     }
 }
 
@@ -272,10 +329,13 @@ impl Providers {
         }
     }
 
-    fn reload(&self) {
+    /// Re-read every provider; whether any will answer with a configuration (the reload ends
+    /// with the next apply).
+    fn reload(&self) -> bool {
         if let Some(file) = &self.file {
             file.reload();
         }
+        self.file.is_some()
     }
 }
 

@@ -18,4 +18,8 @@ mod report_html;
 mod report_util;
 mod rules_vs_traefik;
 mod streams;
+mod systemd_activation;
+mod systemd_journal;
+mod systemd_notify;
+mod systemd_units;
 mod traefik;

@@ -45,6 +45,9 @@ pub struct Tollgate {
     pub notes: Vec<String>,
 }
 
+/// A last change to tollgate's command before it starts.
+pub type Customize<'a> = Box<dyn FnOnce(&mut Command) + 'a>;
+
 /// What to start tollgate with. `{port:NAME}` in the texts becomes the port chosen for entry
 /// point NAME, `{dir}` the test's directory.
 pub struct Setup<'a> {
@@ -53,6 +56,11 @@ pub struct Setup<'a> {
     pub entrypoints: &'a [&'a str],
     pub env: Vec<(&'a str, String)>,
     pub args: Vec<String>,
+    /// A program and its arguments tollgate runs under (`sh -c '… exec "$@"' sh`, `unshare …`);
+    /// it must `exec` tollgate, so the pid stays tollgate's.
+    pub wrapper: Vec<String>,
+    /// Last changes to the command before it starts (descriptors, `pre_exec`, stderr).
+    pub customize: Option<Customize<'a>>,
 }
 
 impl<'a> Setup<'a> {
@@ -63,6 +71,8 @@ impl<'a> Setup<'a> {
             entrypoints: &["web"],
             env: Vec::new(),
             args: Vec::new(),
+            wrapper: Vec::new(),
+            customize: None,
         }
     }
 }
@@ -96,7 +106,16 @@ impl Tollgate {
         notify.set_read_timeout(Some(Duration::from_millis(100))).expect("socket timeout");
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let mut cmd = command();
+        let mut cmd = match setup.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args);
+                let inner = command();
+                cmd.arg(inner.get_program()).args(inner.get_args());
+                cmd
+            }
+            None => command(),
+        };
         cmd.arg("run")
             .arg("--config")
             .arg(&static_path)
@@ -110,6 +129,9 @@ impl Tollgate {
             .stderr(stderr);
         for (k, v) in &setup.env {
             cmd.env(k, v);
+        }
+        if let Some(customize) = setup.customize {
+            customize(&mut cmd);
         }
         let child = cmd.spawn().expect("start tollgate");
         Tollgate { child: Some(child), dir, notify, ports, stderr_path, notes: Vec::new() }
