@@ -53,7 +53,6 @@ fn run(args: Vec<String>) -> ExitCode {
     match tollgate::runtime::run(config, meta) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "tollgate stopped");
             eprintln!("tollgate: {err:#}");
             ExitCode::FAILURE
         }
