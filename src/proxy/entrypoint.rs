@@ -188,6 +188,7 @@ async fn serve_connection(
     let state = Arc::new(ConnState::default());
     let opened_ms = monotonic_ms();
     let info = Arc::new(ConnInfo {
+        peer_value: super::headers::ip_value(peer.ip()),
         write_timeout: settings.write_timeout,
         peer,
         entrypoint,

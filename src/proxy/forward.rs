@@ -1,8 +1,6 @@
 //! Forwarding one request to one server: the outbound request as Go's reverse proxy (Traefik's)
 //! builds it, the response with hop-by-hop headers removed, and protocol upgrades relayed.
 
-use std::net::IpAddr;
-
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Version, request};
 use hyper::body::Incoming;
@@ -20,7 +18,8 @@ pub(super) struct Outbound<'a> {
     pub target: &'a Target,
     pub transport: &'a Transport,
     pub pass_host_header: bool,
-    pub client: IpAddr,
+    /// The client address as a header value (for `X-Forwarded-For`).
+    pub client: &'a HeaderValue,
 }
 
 /// Send the request to the server and turn the answer (or failure) into the client's response.

@@ -71,10 +71,27 @@ enum Verdict {
 }
 
 /// Stands in for an ambiguous head: a request hyper refuses with 400 (a NUL in a header name).
-const SPOILED_HEAD: &[u8] = b"GET / HTTP/1.1\r\nX\0: ambiguous framing\r\n\r\n";
+/// Shorter than any ambiguous head (which holds at least two length lines), so it is written in
+/// the head's place without moving anything.
+const SPOILED_HEAD: &[u8] = b"GET / HTTP/1.1\r\nX\0:\r\n\r\n";
 
-/// Read size for the guard's buffer.
-const READ_CHUNK: usize = 16 * 1024;
+/// Read size while a head is held (heads are small; reads then go to a stack buffer).
+const HELD_READ: usize = 4096;
+
+/// What a scan decided about the bytes it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scanned {
+    /// Bytes (from the scan's start) that may go to hyper now; the rest is a head to hold.
+    release: usize,
+    /// An ambiguous head was replaced: everything after `release` is to be dropped.
+    truncate: bool,
+}
+
+impl Scanned {
+    fn release(release: usize) -> Scanned {
+        Scanned { release, truncate: false }
+    }
+}
 
 /// The guard's state over one connection's inbound bytes.
 pub(super) struct Guard {
@@ -90,11 +107,11 @@ impl Guard {
     /// Decide about the bytes of `buf` from `from` on. Returns how many bytes (from `from`) can
     /// go to hyper now; the rest is an incomplete head to hold. May replace a complete ambiguous
     /// head inside `buf` (changing its length).
-    fn scan(&mut self, buf: &mut Vec<u8>, from: usize) -> usize {
+    fn scan(&mut self, buf: &mut [u8], from: usize) -> Scanned {
         let mut i = from;
         while i < buf.len() {
             match &mut self.state {
-                State::Passthrough => return buf.len() - from,
+                State::Passthrough => return Scanned::release(buf.len() - from),
                 State::Body(left) => {
                     let take = (*left).min((buf.len() - i) as u64);
                     *left -= take;
@@ -118,24 +135,24 @@ impl Guard {
                         i += 1;
                     }
                     if i == buf.len() {
-                        return i - from;
+                        return Scanned::release(i - from);
                     }
                     let Some(end) = find_head_end(&buf[i..]) else {
                         if buf.len() - i > self.max_head {
                             self.state = State::Passthrough;
-                            return buf.len() - from;
+                            return Scanned::release(buf.len() - from);
                         }
                         // Hold the partial head (and nothing after it exists yet).
-                        return i - from;
+                        return Scanned::release(i - from);
                     };
                     let head_end = i + end;
                     let verdict = judge(&buf[i..head_end]);
                     if let Verdict::Ambiguous = verdict {
                         // hyper answers 400 to the stand-in and closes; nothing after it matters.
-                        buf.splice(i..head_end, SPOILED_HEAD.iter().copied());
-                        buf.truncate(i + SPOILED_HEAD.len());
+                        let spoiled_end = i + SPOILED_HEAD.len().min(head_end - i);
+                        buf[i..spoiled_end].copy_from_slice(&SPOILED_HEAD[..spoiled_end - i]);
                         self.state = State::Passthrough;
-                        return buf.len() - from;
+                        return Scanned { release: spoiled_end - from, truncate: true };
                     }
                     self.state = match verdict {
                         Verdict::Body(0) | Verdict::NoBody => State::Head,
@@ -149,7 +166,7 @@ impl Guard {
                 }
             }
         }
-        i - from
+        Scanned::release(i - from)
     }
 
     /// A head is being held (for the watchdog's read timeout).
@@ -335,13 +352,16 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
         cx: &mut Context<'_>,
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        use std::sync::atomic::Ordering;
         let this = self.get_mut();
         loop {
             if this.sent < this.released {
                 let n = (this.released - this.sent).min(out.remaining());
                 out.put_slice(&this.buf[this.sent..this.sent + n]);
                 this.sent += n;
+                if this.sent == this.buf.len() {
+                    this.buf.clear();
+                    (this.sent, this.released) = (0, 0);
+                }
                 return Poll::Ready(Ok(()));
             }
             if this.eof {
@@ -352,34 +372,65 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            // Everything released has been sent: keep only the held bytes.
+            if this.buf.is_empty() {
+                // The common case: nothing held. Read straight into hyper's buffer, scan the new
+                // bytes there, and take back only the start of a head that is not complete yet.
+                let before = out.filled().len();
+                match Pin::new(&mut this.inner).poll_read(cx, out) {
+                    Poll::Ready(Ok(())) => {}
+                    other => return other,
+                }
+                let new = &mut out.filled_mut()[before..];
+                if new.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                let scanned = this.guard.scan(new, 0);
+                if !scanned.truncate && scanned.release < new.len() {
+                    this.buf.extend_from_slice(&new[scanned.release..]);
+                }
+                out.set_filled(before + scanned.release);
+                this.note_holding();
+                if scanned.release > 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                // Nothing to hand over yet (an empty read would mean end of stream): read more.
+                continue;
+            }
+            // A head is held: read behind it until it completes.
             this.buf.drain(..this.sent);
             this.released -= this.sent;
             this.sent = 0;
-            let held = this.buf.len();
-            this.buf.resize(held + READ_CHUNK, 0);
-            let mut read = ReadBuf::new(&mut this.buf[held..]);
-            let polled = Pin::new(&mut this.inner).poll_read(cx, &mut read);
-            let n = read.filled().len();
-            this.buf.truncate(held + n);
-            match polled {
+            let mut chunk = [0u8; HELD_READ];
+            let mut read = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut read) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-                Poll::Ready(Ok(())) if n == 0 => this.eof = true,
+                Poll::Ready(Ok(())) if read.filled().is_empty() => this.eof = true,
                 Poll::Ready(Ok(())) => {
+                    this.buf.extend_from_slice(read.filled());
                     let from = this.released;
-                    let ok = this.guard.scan(&mut this.buf, from);
-                    this.released = from + ok;
-                    let now_holding = this.guard.holding() && this.released < this.buf.len();
-                    let started = this.head_started_ms.load(Ordering::Relaxed);
-                    if now_holding && started == 0 {
-                        this.head_started_ms
-                            .store(super::finish::monotonic_ms().max(1), Ordering::Relaxed);
-                    } else if !now_holding && started != 0 {
-                        this.head_started_ms.store(0, Ordering::Relaxed);
+                    let scanned = this.guard.scan(&mut this.buf, from);
+                    this.released = from + scanned.release;
+                    if scanned.truncate {
+                        this.buf.truncate(this.released);
                     }
+                    this.note_holding();
                 }
             }
+        }
+    }
+}
+
+impl<T> Guarded<T> {
+    /// Tell the watchdog whether a head is being held, and since when.
+    fn note_holding(&mut self) {
+        use std::sync::atomic::Ordering;
+        let holding = self.guard.holding() && self.released < self.buf.len();
+        let started = self.head_started_ms.load(Ordering::Relaxed);
+        if holding && started == 0 {
+            self.head_started_ms.store(super::finish::monotonic_ms().max(1), Ordering::Relaxed);
+        } else if !holding && started != 0 {
+            self.head_started_ms.store(0, Ordering::Relaxed);
         }
     }
 }
@@ -440,8 +491,13 @@ mod tests {
             _: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<io::Result<()>> {
-            if let Some(piece) = self.get_mut().0.pop_front() {
-                buf.put_slice(&piece);
+            let pieces = &mut self.get_mut().0;
+            if let Some(mut piece) = pieces.pop_front() {
+                let n = piece.len().min(buf.remaining());
+                buf.put_slice(&piece[..n]);
+                if n < piece.len() {
+                    pieces.push_front(piece.split_off(n));
+                }
             }
             Poll::Ready(Ok(()))
         }

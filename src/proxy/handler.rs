@@ -8,7 +8,7 @@
 //! 6. the middlewares' response phase, in reverse,
 //! 7. `finish`: the `Hit` when the response body ends.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -53,6 +53,8 @@ pub struct Shared {
 
 /// The connection a request arrived on.
 pub(super) struct ConnInfo {
+    /// The peer's address as a header value, made once per connection.
+    pub peer_value: HeaderValue,
     /// The entry point's `respondingTimeouts.writeTimeout`, if any.
     pub write_timeout: Option<std::time::Duration>,
     pub peer: SocketAddr,
@@ -121,7 +123,13 @@ async fn route(
     let websocket = is_websocket(&parts.headers);
     ep.forwarded.apply(
         &mut parts.headers,
-        &Origin { peer: conn.peer.ip(), tls: conn.tls, host: &host, websocket },
+        &Origin {
+            peer: conn.peer.ip(),
+            peer_value: &conn.peer_value,
+            tls: conn.tls,
+            host: &host,
+            websocket,
+        },
     );
 
     let table = shared.routes.load_full();
@@ -157,7 +165,7 @@ async fn route(
     };
     let body =
         if body_is_empty(&parts, &body) { RequestBody::Empty } else { RequestBody::Incoming(body) };
-    let response = serve(&table, service, parts, body, conn.peer.ip(), trail).await;
+    let response = serve(&table, service, parts, body, &conn.peer_value, trail).await;
     respond_through(response, &router.middlewares[..ran])
 }
 
@@ -182,7 +190,7 @@ async fn serve(
     mut id: ServiceId,
     parts: request::Parts,
     body: RequestBody,
-    client: IpAddr,
+    client: &HeaderValue,
     trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let mut cookies: Vec<HeaderValue> = Vec::new();
@@ -263,7 +271,13 @@ async fn serve_internal(
 }
 
 /// Send a body-less copy of the request to a mirror; its answer is read and dropped.
-fn spawn_mirror(table: Arc<RouteTable>, mirror: ServiceId, parts: &request::Parts, client: IpAddr) {
+fn spawn_mirror(
+    table: Arc<RouteTable>,
+    mirror: ServiceId,
+    parts: &request::Parts,
+    client: &HeaderValue,
+) {
+    let client = client.clone();
     let mut copy = Request::new(());
     *copy.method_mut() = parts.method.clone();
     *copy.uri_mut() = parts.uri.clone();
@@ -271,7 +285,7 @@ fn spawn_mirror(table: Arc<RouteTable>, mirror: ServiceId, parts: &request::Part
     let (copy, ()) = copy.into_parts();
     tokio::spawn(async move {
         let mut scratch = Trail::default();
-        let response = serve(&table, mirror, copy, RequestBody::Empty, client, &mut scratch).await;
+        let response = serve(&table, mirror, copy, RequestBody::Empty, &client, &mut scratch).await;
         let _ = http_body_util::BodyExt::collect(response.into_body()).await;
     });
 }

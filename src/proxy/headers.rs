@@ -77,6 +77,8 @@ pub struct ForwardedPolicy {
 /// What the forwarded-headers step needs to know about the request.
 pub struct Origin<'a> {
     pub peer: IpAddr,
+    /// `peer` as a header value (canonical: IPv4-mapped addresses as IPv4).
+    pub peer_value: &'a HeaderValue,
     pub tls: bool,
     /// Host header (or HTTP/2 authority) as received.
     pub host: &'a str,
@@ -104,9 +106,8 @@ impl ForwardedPolicy {
                 headers.remove(&name);
             }
         }
-        let peer = canonical(origin.peer);
         if is_empty(headers, &X_REAL_IP) {
-            headers.insert(X_REAL_IP.clone(), ip_value(peer));
+            headers.insert(X_REAL_IP.clone(), origin.peer_value.clone());
         }
         if is_empty(headers, &X_FORWARDED_PROTO) {
             let proto = match (origin.websocket, origin.tls) {
@@ -136,8 +137,10 @@ fn is_empty(headers: &HeaderMap, name: &HeaderName) -> bool {
     headers.get(name).is_none_or(|v| v.is_empty())
 }
 
-fn ip_value(ip: IpAddr) -> HeaderValue {
-    HeaderValue::try_from(ip.to_string()).expect("an IP address is a valid header value")
+/// A client address as a header value, made once per connection (formatting an address per
+/// request showed in profiles).
+pub fn ip_value(ip: IpAddr) -> HeaderValue {
+    HeaderValue::try_from(canonical(ip).to_string()).expect("an IP address is a valid header value")
 }
 
 /// The port the client connected to, as Traefik derives it: from the Host header, else from the
@@ -185,33 +188,44 @@ fn join_values<'a>(values: impl Iterator<Item = &'a HeaderValue>) -> HeaderValue
     HeaderValue::from_bytes(&joined).expect("joined valid header values stay valid")
 }
 
-/// The tokens of every `Connection` line, lowercased.
-fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+/// The tokens of every `Connection` line, trimmed, as written (compare without case).
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
+        .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// Whether a `Connection` token names another header (not a plain connection option, which is
+/// the common case and costs nothing).
+fn names_a_header(token: &str) -> bool {
+    !["close", "keep-alive", "upgrade"].iter().any(|o| token.eq_ignore_ascii_case(o))
+}
+
+/// The headers the `Connection` lines name, except those `keep` says to leave.
+fn named_by_connection(headers: &HeaderMap, keep: impl Fn(&str) -> bool) -> Vec<HeaderName> {
+    connection_tokens(headers)
+        .filter(|t| names_a_header(t) && !keep(t))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect()
+}
+
+fn asks_upgrade(headers: &HeaderMap) -> bool {
+    connection_tokens(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
 }
 
 /// The client's `Connection: a, b` removes headers `a` and `b` (never the managed X- ones); an
 /// upgrade survives as `Connection: Upgrade` + `Upgrade`.
 fn apply_connection_options(headers: &mut HeaderMap) {
-    let tokens = connection_tokens(headers);
-    if tokens.is_empty() {
+    if !headers.contains_key(header::CONNECTION) {
         return;
     }
-    let upgrade = tokens.iter().any(|t| t == "upgrade");
-    for token in &tokens {
-        if is_managed(token) || token == "upgrade" {
-            continue;
-        }
-        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-            headers.remove(name);
-        }
+    let upgrade = asks_upgrade(headers);
+    for name in named_by_connection(headers, |t| is_managed(&t.to_ascii_lowercase())) {
+        headers.remove(name);
     }
     if upgrade && headers.contains_key(header::UPGRADE) {
         headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
@@ -223,23 +237,16 @@ fn apply_connection_options(headers: &mut HeaderMap) {
 /// Remove hop-by-hop headers and those named in `Connection`. Returns the `Upgrade` value when
 /// the message asks to switch protocols, for the caller to put back on the next hop.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
-    let tokens = connection_tokens(headers);
-    let upgrade = if tokens.iter().any(|t| t == "upgrade") {
-        headers.get(header::UPGRADE).cloned()
-    } else {
-        None
-    };
+    let upgrade = if asks_upgrade(headers) { headers.get(header::UPGRADE).cloned() } else { None };
+    for name in named_by_connection(headers, |_| false) {
+        headers.remove(name);
+    }
     // `TE: trailers` says the client accepts trailers; Go's proxy keeps exactly that much.
     let te_trailers = headers
         .get_all(header::TE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("trailers")));
-    for token in &tokens {
-        if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-            headers.remove(name);
-        }
-    }
     for name in &HOP_BY_HOP {
         headers.remove(name);
     }
@@ -257,25 +264,24 @@ pub fn restore_upgrade(headers: &mut HeaderMap, upgrade: HeaderValue) {
 
 /// Append the client address to `X-Forwarded-For` ("prior, client"), as the forwarding step
 /// does for every request.
-pub fn append_forwarded_for(headers: &mut HeaderMap, client: IpAddr) {
-    let client = canonical(client).to_string();
+pub fn append_forwarded_for(headers: &mut HeaderMap, client: &HeaderValue) {
     let value = match headers.get(&X_FORWARDED_FOR) {
         Some(prior) if !prior.is_empty() => {
             let mut v = prior.as_bytes().to_vec();
             v.extend_from_slice(b", ");
             v.extend_from_slice(client.as_bytes());
-            HeaderValue::from_bytes(&v)
+            HeaderValue::from_bytes(&v).ok()
         }
-        _ => HeaderValue::from_str(&client),
+        _ => Some(client.clone()),
     };
-    if let Ok(value) = value {
+    if let Some(value) = value {
         headers.insert(X_FORWARDED_FOR.clone(), value);
     }
 }
 
 /// Whether the request is a WebSocket handshake (`Connection: upgrade` + `Upgrade: websocket`).
 pub fn is_websocket(headers: &HeaderMap) -> bool {
-    connection_tokens(headers).iter().any(|t| t == "upgrade")
+    asks_upgrade(headers)
         && headers
             .get(header::UPGRADE)
             .and_then(|v| v.to_str().ok())
@@ -297,9 +303,12 @@ mod tests {
         h
     }
 
+    /// Test origins live for the whole test run; leaking one small value each keeps them simple.
     fn origin(peer: &str) -> Origin<'static> {
+        let ip: IpAddr = peer.parse().unwrap();
         Origin {
-            peer: peer.parse().unwrap(),
+            peer: ip,
+            peer_value: Box::leak(Box::new(ip_value(ip))),
             tls: false,
             host: "example.com:8080",
             websocket: false,
@@ -335,7 +344,7 @@ mod tests {
         policy.apply(&mut h, &origin("10.1.1.1"));
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2");
         assert_eq!(h["x-forwarded-proto"], "https");
-        append_forwarded_for(&mut h, "10.1.1.1".parse().unwrap());
+        append_forwarded_for(&mut h, &ip_value("10.1.1.1".parse().unwrap()));
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 10.1.1.1");
     }
 
