@@ -2,6 +2,14 @@
 
 use std::process::ExitCode;
 
+// mimalloc instead of musl's allocator: musl's mallocng takes one global lock per call and
+// returns memory eagerly, which costs the proxy about a third of its throughput with one worker
+// and more with two (docs/PERFORMANCE.md has the figures). mimalloc keeps per-thread heaps; its
+// size cost is about 100 KiB. Off with `--no-default-features` to compare.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for a command-line mistake (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;
 /// Exit status for a configuration that cannot run (BSD `EX_CONFIG`); the systemd unit does not
