@@ -178,6 +178,7 @@ def main():
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     runner = options.runner.split() if options.runner else []
+    binary = os.path.abspath(options.binary)
     if os.path.exists("/etc/tollgate/tollgate.yml"):
         print("NOTE: /etc/tollgate/tollgate.yml exists; the `default` config reads it",
               file=sys.stderr)
@@ -185,7 +186,7 @@ def main():
     rows = []
     for config in ("default", "bench"):
         runs = [
-            run_once(options.binary, runner, config, backend.server_address[1],
+            run_once(binary, runner, config, backend.server_address[1],
                      i == options.runs - 1, options.requests, options.workers)
             for i in range(options.runs)
         ]

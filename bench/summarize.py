@@ -44,6 +44,7 @@ def summarise(path):
             "requests": sum(int(number(r["requests"]) or 0) for r in runs),
             "log_lines": [r["log_lines"] for r in runs],
             "rps_all": [number(r["rps"]) for r in runs],
+            "load_busy": median(number(r["load_core_busy"]) for r in runs),
         }
     return summary
 
@@ -87,6 +88,11 @@ def main():
         if name != "direct" and direct and rps and rps > 0.85 * direct:
             print(f"WARNING: {name} reached {rps / direct:.0%} of the backend's direct rate: "
                   "the load core may be the limit, not the proxy")
+    for name in names:
+        busy = summary[name]["load_busy"]
+        if name != "direct" and busy is not None and busy >= 95:
+            print(f"WARNING: {name}: the load core was {busy:.0f}% busy: wrk and the backend may "
+                  "have limited this peer, whose rate may then be higher than shown")
     tollgates = [n for n in names if n not in PEER_ORDER]
     for name in tollgates:
         lines = summary[name]["log_lines"]
