@@ -12,6 +12,7 @@
 # usage: bench/instructions.sh NAME=BINARY...
 # environment: DURATION (10 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 [ $# -ge 1 ] || die "usage: bench/instructions.sh NAME=BINARY..."
 DURATION="${DURATION:-10}"
@@ -25,6 +26,7 @@ OUT="${BENCH_OUT:-$BENCH_DIR/out/instructions-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
+# shellcheck source=bench/peers.sh
 . "$BENCH_DIR/peers.sh"
 
 start_backend

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the bench/ scripts: installing what they need, building the shipping binary,
 # starting and stopping processes by the pid we got, ports, readiness polling, /proc readings.
 #
@@ -68,12 +69,11 @@ find_traefik() {
     fi
 }
 
-# The configuration that ships: static x86_64 musl, release profile from Cargo.toml.
+# The configuration that ships: static x86_64 musl, release profile and default features from
+# Cargo.toml. Prints the binary's path.
 build_tollgate() {
-    local features="${1:-}"
-    log "building tollgate (release, x86_64-unknown-linux-musl${features:+, features $features})"
-    (cd "$ROOT" && cargo build --release --locked --target x86_64-unknown-linux-musl \
-        ${features:+--features "$features"} >&2)
+    log "building tollgate (release, x86_64-unknown-linux-musl)"
+    (cd "$ROOT" && cargo build --release --locked --target x86_64-unknown-linux-musl >&2)
     echo "$ROOT/target/x86_64-unknown-linux-musl/release/tollgate"
 }
 

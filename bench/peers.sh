@@ -1,4 +1,5 @@
-# Sourced by bench/proxy.sh and bench/profile.sh: the backend and the four proxies, each started
+# shellcheck shell=bash disable=SC2034 # PROXY_PID and BACKEND_* are read by the sourcing script
+# Sourced by bench/proxy.sh, profile.sh and instructions.sh: the backend and the four proxies, each started
 # in a directory of its own with its configuration written there. Expects OUT, PROXY_CPUS,
 # LOAD_CPUS, TOLLGATE_WORKERS and (for Traefik) TRAEFIK to be set; lib.sh sourced.
 

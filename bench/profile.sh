@@ -8,8 +8,9 @@
 # environment: DURATION (10 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1) TOLLGATE_WORKERS (1)
 #              CALLGRAPH (dwarf; "fp" is lighter but Rust release builds keep no frame pointers)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ $# -eq 1 ] && [ -x "$1" ] || die "usage: bench/profile.sh BINARY"
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then die "usage: bench/profile.sh BINARY"; fi
 BIN="$1"
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-64}"
@@ -23,6 +24,7 @@ OUT="${BENCH_OUT:-$BENCH_DIR/out/profile-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT/tollgate"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
+# shellcheck source=bench/peers.sh
 . "$BENCH_DIR/peers.sh"
 
 start_backend

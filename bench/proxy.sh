@@ -21,6 +21,7 @@
 # environment: ROUNDS (3) DURATION (10 s) WARMUP (2 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1)
 #              TOLLGATE_WORKERS (1) BENCH_OUT (bench/out/proxy-DATE)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS="${ROUNDS:-3}"
@@ -38,7 +39,7 @@ TOLLGATE_NAMES=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --tollgate)
-            [ $# -ge 2 ] && [[ "$2" == *=* ]] || die "--tollgate wants NAME=BINARY"
+            if [ $# -lt 2 ] || [[ "$2" != *=* ]]; then die "--tollgate wants NAME=BINARY"; fi
             TOLLGATES["${2%%=*}"]="${2#*=}"
             TOLLGATE_NAMES+=("${2%%=*}")
             shift 2
@@ -72,6 +73,7 @@ printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
+# shellcheck source=bench/peers.sh
 . "$BENCH_DIR/peers.sh"
 
 # wrk's latency figure in milliseconds ("626.00us", "1.23ms", "2.00s").

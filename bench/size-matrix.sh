@@ -11,6 +11,7 @@
 #   TARGET  aarch64-unknown-linux-musl (default) or x86_64-unknown-linux-musl
 # environment: BENCH_OUT (bench/out/size-TARGET-DATE)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 TARGET="${1:-aarch64-unknown-linux-musl}"

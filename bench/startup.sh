@@ -5,6 +5,7 @@
 #
 # usage: bench/startup.sh [--no-build] [BINARY] [-- startup.py options, e.g. --runs 50 --workers 1]
 set -euo pipefail
+# shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BUILD=1

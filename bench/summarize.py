@@ -91,8 +91,8 @@ def main():
     for name in names:
         busy = summary[name]["load_busy"]
         if name != "direct" and busy is not None and busy >= 95:
-            print(f"WARNING: {name}: the load core was {busy:.0f}% busy: wrk and the backend may "
-                  "have limited this peer, whose rate may then be higher than shown")
+            print(f"WARNING: {name}: the load core was {busy:.0f}% busy (wrk, the backend and any "
+                  "other work there): this peer's rate may have been limited by it")
     tollgates = [n for n in names if n not in PEER_ORDER]
     for name in tollgates:
         lines = summary[name]["log_lines"]
