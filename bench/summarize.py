@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Summarise bench/proxy.sh's results.tsv into a markdown table and budget verdicts.
+
+Per peer: the median over rounds of req/s, p50, p99 and CPU time per request; the largest peak
+RSS of any round; errors and non-2xx summed; the ratios to nginx. Only the standard library.
+"""
+
+import csv
+import statistics
+import sys
+
+PEER_ORDER = ["nginx", "haproxy", "traefik", "direct"]
+
+
+def number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarise(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    by_name = {}
+    for row in rows:
+        by_name.setdefault(row["name"], []).append(row)
+    summary = {}
+    for name, runs in by_name.items():
+        summary[name] = {
+            "rounds": len(runs),
+            "rps": median(number(r["rps"]) for r in runs),
+            "p50": median(number(r["p50_ms"]) for r in runs),
+            "p99": median(number(r["p99_ms"]) for r in runs),
+            "rss_kib": max((number(r["peak_rss_kib"]) or 0) for r in runs),
+            "cpu_us": median(number(r["cpu_us_per_req"]) for r in runs),
+            "errors": sum(int(number(r["errors"]) or 0) for r in runs),
+            "non2xx": sum(int(number(r["non2xx"]) or 0) for r in runs),
+            "requests": sum(int(number(r["requests"]) or 0) for r in runs),
+            "log_lines": [r["log_lines"] for r in runs],
+            "rps_all": [number(r["rps"]) for r in runs],
+            "load_busy": median(number(r["load_core_busy"]) for r in runs),
+        }
+    return summary
+
+
+def fmt(value, spec, none="-"):
+    return none if value is None else format(value, spec)
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def main():
+    summary = summarise(sys.argv[1])
+    names = [n for n in summary if n not in PEER_ORDER] + [n for n in PEER_ORDER if n in summary]
+    nginx = summary.get("nginx", {})
+    print("| proxy | req/s | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | req/s vs nginx | p99 vs nginx | RSS vs nginx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in names:
+        s = summary[name]
+        direct = name == "direct"
+        label = "backend direct (ceiling)" if direct else name
+        rss = None if direct else s["rss_kib"] / 1024
+        print(
+            f"| {label} | {fmt(s['rps'], ',.0f')} | {fmt(s['p50'], '.2f')} | {fmt(s['p99'], '.2f')} "
+            f"| {fmt(rss, '.1f')} | {fmt(s['cpu_us'], '.1f')} "
+            f"| {fmt(None if direct else ratio(s['rps'], nginx.get('rps')), '.2f')} "
+            f"| {fmt(None if direct else ratio(s['p99'], nginx.get('p99')), '.2f')} "
+            f"| {fmt(None if direct else ratio(s['rss_kib'], nginx.get('rss_kib')), '.2f')} |"
+        )
+    print()
+    print("req/s per round: " + "; ".join(
+        f"{n} " + ", ".join(fmt(v, ".0f") for v in summary[n]["rps_all"]) for n in names))
+    for name in names:
+        s = summary[name]
+        if s["errors"] or s["non2xx"]:
+            print(f"WARNING: {name}: {s['errors']} socket errors, {s['non2xx']} non-2xx responses")
+    direct = summary.get("direct", {}).get("rps")
+    for name in names:
+        rps = summary[name]["rps"]
+        if name != "direct" and direct and rps and rps > 0.85 * direct:
+            print(f"WARNING: {name} reached {rps / direct:.0%} of the backend's direct rate: "
+                  "the load core may be the limit, not the proxy")
+    for name in names:
+        busy = summary[name]["load_busy"]
+        if name != "direct" and busy is not None and busy >= 95:
+            print(f"WARNING: {name}: the load core was {busy:.0f}% busy (wrk, the backend and any "
+                  "other work there): this peer's rate may have been limited by it")
+    tollgates = [n for n in names if n not in PEER_ORDER]
+    for name in tollgates:
+        lines = summary[name]["log_lines"]
+        if all(l in ("0", "-") for l in lines):
+            print(f"NOTE: {name}: accessLog.filePath wrote nothing: this build does not honour "
+                  "accessLog yet, so it ran without an access log")
+    print()
+    for name in tollgates:
+        s = summary[name]
+        checks = []
+        for peer in ("nginx", "haproxy"):
+            if peer in summary:
+                ok = (s["rps"] or 0) >= (summary[peer]["rps"] or 0)
+                checks.append(f"req/s >= {peer}: {'yes' if ok else 'NO'}")
+        if "nginx" in summary:
+            checks.append(f"p99 <= nginx: {'yes' if (s['p99'] or 0) <= (nginx['p99'] or 0) else 'NO'}")
+            checks.append(f"RSS <= nginx: {'yes' if s['rss_kib'] <= nginx['rss_kib'] else 'NO'}")
+        print(f"budget, {name}: " + "; ".join(checks))
+
+
+if __name__ == "__main__":
+    main()
