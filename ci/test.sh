@@ -23,3 +23,6 @@ cargo test --locked -- --test-threads=2
 
 step "fuzz (short)"
 ci/fuzz.sh
+
+step "size budget (stripped aarch64 musl release, runs under qemu)"
+ci/size-check.sh

@@ -157,6 +157,15 @@ const ROUTERS: &[Router] = &[
     r("fallback", 1, r"HostRegexp(`^(p|m|h|q|ip|ip2|o|v2p|v2h|v2q|v2m|rx)\.test$`)"),
 ];
 
+/// A deliberate difference (docs/RULES.md): Traefik accepts Unicode classes in regular
+/// expressions; tollgate's small engine (regex-lite, for the size budget) refuses them at load
+/// time with a message naming the class, never matching them differently.
+#[test]
+fn unicode_classes_are_refused_not_mismatched() {
+    let err = rule::parse(r"PathRegexp(`\p{Greek}`)", rule::Syntax::V3).expect_err("refused");
+    assert!(err.to_string().contains(r"Unicode class `\p{Greek}` is not supported"), "{err}");
+}
+
 /// Rules for the error-parity check: Traefik and tollgate must agree on which are invalid.
 const PARITY: &[(&str, &str)] = &[
     // Invalid in v3.
@@ -234,7 +243,6 @@ const PARITY: &[(&str, &str)] = &[
     ("v3", r"PathRegexp(`\<`)"),
     ("v3", "PathRegexp(`a{,3}`)"),
     ("v3", "PathRegexp(`^*`)"),
-    ("v3", r"PathRegexp(`\p{Greek}`)"),
     ("v3", "PathRegexp(`[[:alpha:]]`)"),
     ("v3", r"PathRegexp(`\x{41}`)"),
     // v2.
@@ -360,7 +368,8 @@ fn requests() -> Vec<Probe> {
         get("p.test", "/wb/a%C3%A9"),
         get("p.test", "/wb/ab"),
         get("p.test", "/fold/K"),
-        get("p.test", "/fold/%E2%84%AA"),
+        // Not compared: Go's (?i) folds the Kelvin sign (U+212A) to k, tollgate's ASCII engine
+        // does not (docs/RULES.md, "Differences").
         get("p.test", "/dot/%FF"),
         get("p.test", "/dot/%C3%A9"),
         get("p.test", "/dot/%F0%9F%98"),

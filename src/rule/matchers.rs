@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderName, Method};
-use regex::Regex;
+use regex_lite::Regex;
 
 use super::host;
 use super::ip::Net;

@@ -6,7 +6,7 @@
 //! in queries). Host templates match without case. Path templates are anchored at both ends,
 //! prefixes only at the start. Built as Go syntax, then translated like any Go regex.
 
-use regex::Regex;
+use regex_lite::Regex;
 
 use super::goregex;
 

@@ -103,7 +103,7 @@ pub(crate) fn build(name: &'static str, call: &Call, src: &str) -> Result<Matche
                     compiled.push((k, re));
                 }
             }
-            let mut out: Vec<(&Arg, regex::Regex)> = Vec::new();
+            let mut out: Vec<(&Arg, regex_lite::Regex)> = Vec::new();
             for (k, re) in compiled {
                 match out.iter_mut().find(|(seen, _)| seen.value == k.value) {
                     Some(slot) => slot.1 = re,
