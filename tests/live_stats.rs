@@ -134,8 +134,12 @@ fn live_feed_report_access_log_and_restart() {
     let logged = |p: &std::path::Path| {
         crate::util::read(p).lines().filter(|l| l.contains("\"site@file\"")).count() as u64
     };
-    let before = logged(&log_path) + logged(&rotated);
-    wait_until(Duration::from_secs(10), || web_hits(&report(&tg)) == before);
+    // Both are written in batches: wait until the two agree.
+    let mut before = 0;
+    wait_until(Duration::from_secs(10), || {
+        before = logged(&log_path) + logged(&rotated);
+        web_hits(&report(&tg)) == before
+    });
     assert!(tg.stop(Duration::from_secs(15)).success());
     let tg = start(state.path(), &backend);
     let after = web_hits(&report(&tg));

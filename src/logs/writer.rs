@@ -1,10 +1,12 @@
 //! The access-log writer: Traefik's `common` and `json` lines, written by a thread of its own.
 //!
 //! The request path calls [`AccessLog::record`] with a borrowed [`AccessRecord`]; the line is
-//! formatted there (a few hundred bytes, one allocation) and handed to a bounded channel with
-//! `try_send`. A full channel drops the line and counts it: the request path never waits on the
-//! disk. The writer thread flushes whenever the channel runs dry, so lines reach the file within
-//! one burst. [`AccessLog::reopen`] (SIGUSR1) makes the thread reopen the file for logrotate.
+//! formatted there into a per-thread scratch buffer (no allocation) and appended to a shared
+//! batch under a lock held for one copy. A batch already at its cap drops the line and counts
+//! it: the request path never waits on the disk. The writer thread is woken when a batch starts,
+//! lets it fill for a moment (`LINGER`), swaps it for an empty one and writes it in one call, so
+//! a busy proxy costs one wake-up and one write(2) per batch, not per line.
+//! [`AccessLog::reopen`] (SIGUSR1) makes the thread reopen the file for logrotate.
 //!
 //! Formats follow Traefik v3 exactly (pkg/middlewares/accesslog and its real output): the
 //! common line is CLF plus request count, "router", "server URL" and the duration in ms; JSON
@@ -12,13 +14,13 @@
 //! (shown as `-` in the common line), `fields.headers` keep, drop (Traefik's default) or redact
 //! headers, which is why the common line's referrer and agent are `"-"` unless headers are kept.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +30,12 @@ use crate::stats::{MS_PER_DAY, civil_from_days};
 /// Lines queued for the writer when `bufferingSize` is 0 (Traefik then writes synchronously;
 /// tollgate never does, so it needs some room).
 pub const DEFAULT_QUEUE: usize = 1024;
+
+/// Room per queued line in the batch (lines are usually 150-300 bytes).
+const BYTES_PER_LINE: usize = 512;
+
+/// How long the writer lets a batch fill after the first line wakes it.
+const LINGER: Duration = Duration::from_millis(20);
 
 /// A request/response header as the proxy saw it.
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +146,27 @@ struct Options {
     field_names: Vec<(String, bool)>,
     header_default: Mode,
     header_names: Vec<(String, Mode)>,
+    /// The common line's fields, looked up once.
+    common: CommonFields,
+}
+
+/// Which fields the common line keeps (`fields.names`), and the two header modes it reads.
+#[derive(Clone, Copy, Debug, Default)]
+struct CommonFields {
+    client_host: bool,
+    username: bool,
+    start: bool,
+    method: bool,
+    path: bool,
+    protocol: bool,
+    status: bool,
+    size: bool,
+    count: bool,
+    router: bool,
+    service_url: bool,
+    duration: bool,
+    referer: Option<Mode>,
+    user_agent: Option<Mode>,
 }
 
 impl Options {
@@ -178,7 +207,7 @@ impl Options {
         for (k, v) in &m.fields.headers.names {
             header_names.push((canonical(k), mode(&format!("fields.headers.names.{k}"), v)?));
         }
-        Ok(Options {
+        let mut opts = Options {
             format,
             status_ranges,
             retry_attempts: m.filters.retry_attempts,
@@ -187,7 +216,27 @@ impl Options {
             field_names,
             header_default,
             header_names,
-        })
+            common: CommonFields::default(),
+        };
+        let keep = |name: &str| opts.keep_field(name);
+        let header = |name: &str| Some(opts.header_mode(name)).filter(|m| *m != Mode::Drop);
+        opts.common = CommonFields {
+            client_host: keep("ClientHost"),
+            username: keep("ClientUsername"),
+            start: keep("StartUTC") || keep("StartLocal"),
+            method: keep("RequestMethod"),
+            path: keep("RequestPath"),
+            protocol: keep("RequestProtocol"),
+            status: keep("DownstreamStatus"),
+            size: keep("DownstreamContentSize"),
+            count: keep("RequestCount"),
+            router: keep("RouterName"),
+            service_url: keep("ServiceURL"),
+            duration: keep("Duration"),
+            referer: header("Referer"),
+            user_agent: header("User-Agent"),
+        };
+        Ok(opts)
     }
 
     /// Traefik's `keepAccessLog`: no filters keep everything; otherwise any filter that matches.
@@ -218,25 +267,43 @@ struct Counters {
     written: AtomicU64,
     dropped: AtomicU64,
     errors: AtomicU64,
-    reopen: AtomicBool,
 }
 
-enum Msg {
-    Line(Vec<u8>),
-    Reopen,
+/// Lines waiting for the writer thread.
+#[derive(Default)]
+struct Batch {
+    buf: Vec<u8>,
+    lines: u64,
+    reopen: bool,
+    closed: bool,
+}
+
+/// What the request path and the writer thread share.
+struct Queue {
+    batch: Mutex<Batch>,
+    wake: Condvar,
+    counters: Counters,
+    /// The batch's cap in bytes: `bufferingSize` (or `DEFAULT_QUEUE`) lines.
+    cap: usize,
+}
+
+impl Queue {
+    /// The batch, even if a thread panicked while holding it (the data is plain bytes).
+    fn lock(&self) -> MutexGuard<'_, Batch> {
+        self.batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The access-log handle the proxy holds. Cheap to share behind an `Arc`.
 pub struct AccessLog {
     opts: Options,
-    tx: Option<SyncSender<Msg>>,
-    counters: Arc<Counters>,
+    queue: Arc<Queue>,
     thread: Option<JoinHandle<()>>,
 }
 
 enum Sink {
-    File { path: PathBuf, out: io::BufWriter<File> },
-    Stdout(io::BufWriter<io::Stdout>),
+    File { path: PathBuf, out: File },
+    Stdout(io::Stdout),
 }
 
 fn open(path: &PathBuf) -> Result<File, AccessLogError> {
@@ -252,52 +319,67 @@ fn open(path: &PathBuf) -> Result<File, AccessLogError> {
 }
 
 impl Sink {
-    fn out(&mut self) -> &mut dyn Write {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
-            Sink::File { out, .. } => out,
-            Sink::Stdout(o) => o,
+            Sink::File { out, .. } => out.write_all(bytes),
+            Sink::Stdout(o) => {
+                let mut o = o.lock();
+                o.write_all(bytes)?;
+                o.flush()
+            }
         }
     }
-}
 
-fn run(rx: Receiver<Msg>, mut sink: Sink, counters: Arc<Counters>) {
-    let reopen = |sink: &mut Sink| {
-        if let Sink::File { path, out } = sink {
-            let _ = out.flush();
+    /// logrotate moved the file: open a new one at the configured path.
+    fn reopen(&mut self) {
+        if let Sink::File { path, out } = self {
             match open(path) {
-                Ok(f) => *out = io::BufWriter::with_capacity(64 * 1024, f),
+                Ok(f) => *out = f,
                 Err(error) => {
                     tracing::warn!(error = %error, "access log could not be reopened; still writing to the old file")
                 }
             }
         }
-    };
-    while let Ok(mut msg) = rx.recv() {
-        loop {
-            match msg {
-                Msg::Line(l) => match sink.out().write_all(&l) {
-                    Ok(()) => {
-                        counters.written.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(_) => {
-                        counters.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                },
-                Msg::Reopen => reopen(&mut sink),
-            }
-            if counters.reopen.swap(false, Ordering::AcqRel) {
-                reopen(&mut sink);
-            }
-            match rx.try_recv() {
-                Ok(m) => msg = m,
-                Err(_) => break,
-            }
+    }
+}
+
+/// The writer thread: wait for a batch, let it fill, swap it out, write it.
+fn run(queue: Arc<Queue>, mut sink: Sink) {
+    let mut writing = Vec::new();
+    loop {
+        let mut batch = queue.lock();
+        while batch.buf.is_empty() && !batch.reopen && !batch.closed {
+            batch = queue.wake.wait(batch).unwrap_or_else(std::sync::PoisonError::into_inner);
         }
-        if sink.out().flush().is_err() {
-            counters.errors.fetch_add(1, Ordering::Relaxed);
+        if !batch.closed && !batch.reopen {
+            drop(batch);
+            std::thread::sleep(LINGER);
+            batch = queue.lock();
+        }
+        std::mem::swap(&mut batch.buf, &mut writing);
+        let lines = std::mem::take(&mut batch.lines);
+        let reopen = std::mem::take(&mut batch.reopen);
+        let closed = batch.closed;
+        drop(batch);
+        if reopen {
+            sink.reopen();
+        }
+        if !writing.is_empty() {
+            match sink.write(&writing) {
+                Ok(()) => queue.counters.written.fetch_add(lines, Ordering::Relaxed),
+                Err(_) => queue.counters.errors.fetch_add(lines, Ordering::Relaxed),
+            };
+            writing.clear();
+        }
+        if closed && queue.lock().buf.is_empty() {
+            return;
         }
     }
-    let _ = sink.out().flush();
+}
+
+thread_local! {
+    /// Each worker formats its lines here, so formatting allocates nothing once warm.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 impl AccessLog {
@@ -307,41 +389,57 @@ impl AccessLog {
         let sink = match model.file_path.as_deref().filter(|p| !p.is_empty()) {
             Some(p) => {
                 let path = PathBuf::from(p);
-                let f = open(&path)?;
-                Sink::File { path, out: io::BufWriter::with_capacity(64 * 1024, f) }
+                let out = open(&path)?;
+                Sink::File { path, out }
             }
-            None => Sink::Stdout(io::BufWriter::new(io::stdout())),
+            None => Sink::Stdout(io::stdout()),
         };
-        let cap = if model.buffering_size > 0 {
+        let lines = if model.buffering_size > 0 {
             model.buffering_size.min(1 << 20) as usize
         } else {
             DEFAULT_QUEUE
         };
-        let (tx, rx) = sync_channel(cap);
-        let counters = Arc::new(Counters::default());
-        let c = Arc::clone(&counters);
+        let queue = Arc::new(Queue {
+            batch: Mutex::new(Batch::default()),
+            wake: Condvar::new(),
+            counters: Counters::default(),
+            cap: lines * BYTES_PER_LINE,
+        });
+        let for_thread = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || run(rx, sink, c))
+            .spawn(move || run(for_thread, sink))
             .map_err(|source| AccessLogError::Open {
                 path: PathBuf::from("<access-log thread>"),
                 source,
             })?;
-        Ok(AccessLog { opts, tx: Some(tx), counters, thread: Some(thread) })
+        Ok(AccessLog { opts, queue, thread: Some(thread) })
     }
 
-    /// Log one request if the filters keep it. Never blocks: a full queue drops the line.
+    /// Log one request if the filters keep it. Never blocks on the disk: a full batch drops the
+    /// line and counts it.
     pub fn record(&self, r: &AccessRecord<'_>) {
         if !self.opts.keep_line(r) {
             return;
         }
-        let line = self.format(r);
-        if let Some(tx) = &self.tx
-            && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-                tx.try_send(Msg::Line(line))
-        {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        LINE.with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else { return };
+            line.clear();
+            self.format_into(r, &mut line);
+            let mut batch = self.queue.lock();
+            if batch.closed || batch.buf.len() + line.len() > self.queue.cap {
+                drop(batch);
+                self.queue.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let first = batch.buf.is_empty();
+            batch.buf.extend_from_slice(&line);
+            batch.lines += 1;
+            drop(batch);
+            if first {
+                self.queue.wake.notify_one();
+            }
+        });
     }
 
     /// Whether any header can appear in a line (a header mode other than drop): when false the
@@ -351,20 +449,19 @@ impl AccessLog {
             || self.opts.header_names.iter().any(|(_, m)| *m != Mode::Drop)
     }
 
-    /// Reopen the file (SIGUSR1, after logrotate moved it). Never blocks.
+    /// Reopen the file (SIGUSR1, after logrotate moved it). Never blocks on the disk.
     pub fn reopen(&self) {
-        self.counters.reopen.store(true, Ordering::Release);
-        if let Some(tx) = &self.tx {
-            let _ = tx.try_send(Msg::Reopen);
-        }
+        self.queue.lock().reopen = true;
+        self.queue.wake.notify_one();
     }
 
     /// Lines written, dropped because the queue was full, and failed writes.
     pub fn counts(&self) -> (u64, u64, u64) {
+        let c = &self.queue.counters;
         (
-            self.counters.written.load(Ordering::Relaxed),
-            self.counters.dropped.load(Ordering::Relaxed),
-            self.counters.errors.load(Ordering::Relaxed),
+            c.written.load(Ordering::Relaxed),
+            c.dropped.load(Ordering::Relaxed),
+            c.errors.load(Ordering::Relaxed),
         )
     }
 
@@ -374,7 +471,8 @@ impl AccessLog {
     }
 
     fn shutdown(&mut self) {
-        self.tx.take();
+        self.queue.lock().closed = true;
+        self.queue.wake.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -382,10 +480,16 @@ impl AccessLog {
 
     /// The line `record` would queue (without its filters), for tests and tools.
     pub fn format(&self, r: &AccessRecord<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.format_into(r, &mut out);
+        out
+    }
+
+    fn format_into(&self, r: &AccessRecord<'_>, out: &mut Vec<u8>) {
         match self.opts.format {
-            LineFormat::Common => common(&self.opts, r, true),
-            LineFormat::GenericClf => common(&self.opts, r, false),
-            LineFormat::Json => json(&self.opts, r),
+            LineFormat::Common => common(&self.opts, r, true, out),
+            LineFormat::GenericClf => common(&self.opts, r, false, out),
+            LineFormat::Json => out.extend_from_slice(&json(&self.opts, r)),
         }
     }
 }
@@ -406,6 +510,26 @@ fn split_host_port(s: &str) -> (&str, &str) {
         Some((h, p)) if !h.contains(':') && !p.is_empty() => (h, p),
         _ => (s, "-"),
     }
+}
+
+thread_local! {
+    /// The last second formatted, and its text: a busy proxy formats each second once.
+    static CLF_SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// `clf_time` of `t` appended to `out`, from a per-second cache.
+fn clf_time_into(t: SystemTime, out: &mut Vec<u8>) {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CLF_SECOND.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            out.extend_from_slice(clf_time(t).as_bytes());
+            return;
+        };
+        if cache.0 != secs {
+            *cache = (secs, clf_time(t));
+        }
+        out.extend_from_slice(cache.1.as_bytes());
+    });
 }
 
 /// `02/Jan/2006:15:04:05 -0700` in UTC.
@@ -465,53 +589,119 @@ fn header_value(opts: &Options, headers: &[Header<'_>], name: &str) -> Option<St
     }
 }
 
-fn quoted(v: Option<&str>) -> String {
+/// Traefik's common line (CLF, then request count, "router", "server URL" and duration),
+/// written straight into `out`: this runs once per request.
+fn common(opts: &Options, r: &AccessRecord<'_>, traefik: bool, out: &mut Vec<u8>) {
+    let f = &opts.common;
+    let text = |out: &mut Vec<u8>, keep: bool, v: &str| {
+        out.extend_from_slice(if keep && !v.is_empty() { v.as_bytes() } else { b"-" });
+    };
+    match r.forwarded_for.filter(|x| !x.is_empty()) {
+        Some(forwarded) => text(out, f.client_host, forwarded),
+        None if f.client_host => match r.client {
+            Some(addr) => {
+                let _ = write!(out, "{}", addr.ip());
+            }
+            None => out.push(b'-'),
+        },
+        None => out.push(b'-'),
+    }
+    out.extend_from_slice(b" - ");
+    text(out, f.username, r.user.unwrap_or("-"));
+    out.extend_from_slice(b" [");
+    if f.start {
+        clf_time_into(r.start, out);
+    } else {
+        out.push(b'-');
+    }
+    out.extend_from_slice(b"] \"");
+    text(out, f.method, r.method);
+    out.push(b' ');
+    text(out, f.path, r.path);
+    out.push(b' ');
+    text(out, f.protocol, r.protocol);
+    out.extend_from_slice(b"\" ");
+    if f.status {
+        push_u64(out, u64::from(r.status))
+    } else {
+        out.push(b'-')
+    }
+    out.push(b' ');
+    if f.size {
+        push_u64(out, r.bytes)
+    } else {
+        out.push(b'-')
+    }
+    out.push(b' ');
+    header_into(out, f.referer, r.request_headers, "Referer");
+    out.push(b' ');
+    header_into(out, f.user_agent, r.request_headers, "User-Agent");
+    if traefik {
+        out.push(b' ');
+        if f.count {
+            push_u64(out, r.request_count)
+        } else {
+            out.push(b'-')
+        }
+        out.push(b' ');
+        quoted_into(out, if f.router { r.router } else { None });
+        out.push(b' ');
+        quoted_into(out, if f.service_url { r.service_url } else { None });
+        out.push(b' ');
+        push_u64(out, if f.duration { r.duration.as_millis() as u64 } else { 0 });
+        out.extend_from_slice(b"ms");
+    }
+    out.push(b'\n');
+}
+
+/// A decimal number without the formatting machinery.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// `"value"` with inner quotes escaped, or `"-"`.
+fn quoted_into(out: &mut Vec<u8>, v: Option<&str>) {
     match v.filter(|s| !s.is_empty()) {
-        Some(s) => format!("\"{}\"", s.replace('"', "\\\"")),
-        None => "\"-\"".to_string(),
+        Some(s) => {
+            out.push(b'"');
+            for &b in s.as_bytes() {
+                if b == b'"' {
+                    out.push(b'\\');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"\"-\""),
     }
 }
 
-fn common(opts: &Options, r: &AccessRecord<'_>, traefik: bool) -> Vec<u8> {
-    let addr = r.client.map(|a| a.ip().to_string()).unwrap_or_default();
-    let field = |name: &str, v: &str| -> String {
-        if opts.keep_field(name) && !v.is_empty() { v.to_string() } else { "-".to_string() }
-    };
-    let ts = if opts.keep_field("StartUTC") || opts.keep_field("StartLocal") {
-        clf_time(r.start)
-    } else {
-        "-".into()
-    };
-    let keepq = |name: &str, v: Option<&str>| {
-        if opts.keep_field(name) { quoted(v) } else { "\"-\"".to_string() }
-    };
-    let referer = header_value(opts, r.request_headers, "Referer");
-    let agent = header_value(opts, r.request_headers, "User-Agent");
-    let mut s = format!(
-        "{} - {} [{}] \"{} {} {}\" {} {} {} {}",
-        field("ClientHost", client_host(r, &addr)),
-        field("ClientUsername", r.user.unwrap_or("-")),
-        ts,
-        field("RequestMethod", r.method),
-        field("RequestPath", r.path),
-        field("RequestProtocol", r.protocol),
-        field("DownstreamStatus", &r.status.to_string()),
-        field("DownstreamContentSize", &r.bytes.to_string()),
-        quoted(referer.as_deref()),
-        quoted(agent.as_deref()),
-    );
-    if traefik {
-        let ms = if opts.keep_field("Duration") { r.duration.as_millis() } else { 0 };
-        s.push_str(&format!(
-            " {} {} {} {}ms",
-            field("RequestCount", &r.request_count.to_string()),
-            keepq("RouterName", r.router),
-            keepq("ServiceURL", r.service_url),
-            ms
-        ));
+/// A request header for the common line, as its mode says (absent or dropped: `"-"`).
+fn header_into(out: &mut Vec<u8>, mode: Option<Mode>, headers: &[Header<'_>], name: &str) {
+    let mut values = headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name));
+    match (mode, values.next()) {
+        (Some(Mode::Redact), Some(_)) => quoted_into(out, Some("REDACTED")),
+        (Some(Mode::Keep), Some(first)) => {
+            let rest: Vec<&str> = values.map(|h| h.value).collect();
+            if rest.is_empty() {
+                quoted_into(out, Some(first.value));
+            } else {
+                let joined = std::iter::once(first.value).chain(rest).collect::<Vec<_>>().join(",");
+                quoted_into(out, Some(&joined));
+            }
+        }
+        _ => quoted_into(out, None),
     }
-    s.push('\n');
-    s.into_bytes()
 }
 
 fn json_str(out: &mut String, s: &str) {

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::pool::Lease;
+
 /// Errors a body can end with: the peer's, passed through.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -58,12 +60,25 @@ impl Body for RequestBody {
 pub enum ResponseBody {
     Empty,
     Full(Option<Bytes>),
-    Incoming(Incoming),
+    /// A server's body; the lease gives the connection back to its pool once the body ended.
+    Incoming(Incoming, Option<Lease>),
 }
 
 impl ResponseBody {
     pub fn text(text: &'static str) -> ResponseBody {
         ResponseBody::Full(Some(Bytes::from_static(text.as_bytes())))
+    }
+
+    /// A server's body on a pooled connection.
+    pub fn from_server(body: Incoming, mut lease: Option<Lease>) -> ResponseBody {
+        if body.is_end_stream() {
+            // Nothing to read (204, HEAD, an empty body): the connection is free already, even
+            // if the body is never polled.
+            if let Some(lease) = lease.as_mut() {
+                lease.complete();
+            }
+        }
+        ResponseBody::Incoming(body, lease)
     }
 }
 
@@ -78,7 +93,13 @@ impl Body for ResponseBody {
         match self.get_mut() {
             ResponseBody::Empty => Poll::Ready(None),
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            ResponseBody::Incoming(body) => Pin::new(body).poll_frame(cx).map_err(BodyError::from),
+            ResponseBody::Incoming(body, lease) => {
+                let polled = Pin::new(body).poll_frame(cx);
+                if let (Poll::Ready(None), Some(lease)) = (&polled, lease.as_mut()) {
+                    lease.complete();
+                }
+                polled.map_err(BodyError::from)
+            }
         }
     }
 
@@ -86,7 +107,7 @@ impl Body for ResponseBody {
         match self {
             ResponseBody::Empty => true,
             ResponseBody::Full(bytes) => bytes.is_none(),
-            ResponseBody::Incoming(body) => body.is_end_stream(),
+            ResponseBody::Incoming(body, _) => body.is_end_stream(),
         }
     }
 
@@ -95,7 +116,7 @@ impl Body for ResponseBody {
             ResponseBody::Empty => SizeHint::with_exact(0),
             ResponseBody::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             ResponseBody::Full(None) => SizeHint::with_exact(0),
-            ResponseBody::Incoming(body) => body.size_hint(),
+            ResponseBody::Incoming(body, _) => body.size_hint(),
         }
     }
 }

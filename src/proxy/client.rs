@@ -1,30 +1,39 @@
-//! Upstream transports: pooled keep-alive clients to the servers, one per `serversTransport`.
+//! Upstream transports: keep-alive connections to the servers, one transport per
+//! `serversTransport`. HTTP/1.1 connections are pooled per server (`pool::Pool`); `h2c://`
+//! servers get one multiplexed HTTP/2 connection each.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
-use super::body::RequestBody;
+use super::body::{ClientBodyError, RequestBody};
+use super::pool::{Lease, Limits, Pool};
 use crate::config::dynamic::ServersTransport;
 
 /// Traefik's default `maxIdleConnsPerHost`.
 const DEFAULT_MAX_IDLE_PER_HOST: usize = 200;
 
-/// One `serversTransport`, built: a pooled HTTP/1.1 client, and one multiplexed HTTP/2 (prior
-/// knowledge) connection per `h2c://` server.
+/// How long a pooled connection may take to become ready for its next request (it is ready as
+/// soon as its connection task has seen the previous response end, which is immediate).
+const READY_WAIT: Duration = Duration::from_secs(1);
+
+/// Header lines accepted in a server's response.
+const MAX_RESPONSE_HEADERS: usize = 1024;
+
+/// One `serversTransport`, built.
 ///
-/// h2c does not go through hyper-util's pooled client because that client picks the connection
-/// from the request URI's authority, while HTTP/2 carries the client's Host in that same
-/// authority (`:authority`); with `passHostHeader` the two differ. One HTTP/2 connection per
-/// server carries every concurrent request anyway.
+/// h2c does not share the HTTP/1 pool's shape: HTTP/2 carries the client's Host in the request
+/// URI's authority (`:authority`), and one connection per server carries every concurrent
+/// request.
 pub struct Transport {
-    http1: Client<HttpConnector, RequestBody>,
+    http1: hyper::client::conn::http1::Builder,
+    limits: Limits,
     h2c: std::sync::Mutex<std::collections::HashMap<String, SendRequest<RequestBody>>>,
     dial_timeout: Option<Duration>,
     response_header_timeout: Option<Duration>,
@@ -38,32 +47,34 @@ pub struct Transport {
 pub enum UpstreamError {
     #[error("no response headers within {0:?}")]
     ResponseHeaderTimeout(Duration),
-    #[error("connecting timed out: {0}")]
-    ConnectTimeout(hyper_util::client::legacy::Error),
-    #[error("{0}")]
-    Failed(hyper_util::client::legacy::Error),
     #[error("connecting timed out after {0:?}")]
     DialTimeout(Duration),
     #[error("connecting failed: {0}")]
     Dial(std::io::Error),
     #[error("{0}")]
-    Http2(hyper::Error),
+    Http(hyper::Error),
     #[error("{0}")]
     ClientBody(String),
 }
 
 impl UpstreamError {
-    /// 504 for timeouts, 502 for every other failure (refused, reset, bad response).
+    /// 504 for timeouts, 502 for every other failure (refused, reset, bad response), 500 when
+    /// the client's own body failed.
     pub fn status(&self) -> StatusCode {
         match self {
-            UpstreamError::ResponseHeaderTimeout(_)
-            | UpstreamError::ConnectTimeout(_)
-            | UpstreamError::DialTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamError::Failed(_) | UpstreamError::Dial(_) | UpstreamError::Http2(_) => {
-                StatusCode::BAD_GATEWAY
+            UpstreamError::ResponseHeaderTimeout(_) | UpstreamError::DialTimeout(_) => {
+                StatusCode::GATEWAY_TIMEOUT
             }
+            UpstreamError::Dial(_) | UpstreamError::Http(_) => StatusCode::BAD_GATEWAY,
             // Traefik's answer when the client's own body fails mid-forward.
             UpstreamError::ClientBody(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn from_hyper(err: hyper::Error) -> UpstreamError {
+        match find_cause::<ClientBodyError>(&err) {
+            Some(body) => UpstreamError::ClientBody(body.to_string()),
+            None => UpstreamError::Http(err),
         }
     }
 }
@@ -71,30 +82,19 @@ impl UpstreamError {
 impl Transport {
     pub fn new(config: &ServersTransport) -> Transport {
         let timeouts = &config.forwarding_timeouts;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(timeouts.dial_timeout.non_zero());
-        // Go's dialer keeps TCP keep-alive probes on at 15 s; dead servers are noticed the same way.
-        connector.set_keepalive(Some(Duration::from_secs(15)));
         let max_idle = match config.max_idle_conns_per_host {
             None | Some(0) => DEFAULT_MAX_IDLE_PER_HOST,
             Some(n) if n < 0 => 0,
             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
         };
-        let mut builder = Client::builder(TokioExecutor::new());
-        builder
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(timeouts.idle_conn_timeout.non_zero())
-            .pool_max_idle_per_host(max_idle)
-            // The Host header is always set by the forwarding step (passHostHeader decides which).
-            .set_host(false)
-            .http1_max_headers(1024)
+        let mut http1 = hyper::client::conn::http1::Builder::new();
+        http1
+            .max_headers(MAX_RESPONSE_HEADERS)
             // Servers see canonical header names, as from Traefik (Go's client).
-            .http1_title_case_headers(true);
-        let http1 = builder.build(connector);
+            .title_case_headers(true);
         Transport {
             http1,
+            limits: Limits { max_idle, idle_timeout: timeouts.idle_conn_timeout.non_zero() },
             h2c: Default::default(),
             dial_timeout: timeouts.dial_timeout.non_zero(),
             response_header_timeout: timeouts.response_header_timeout.non_zero(),
@@ -102,13 +102,76 @@ impl Transport {
         }
     }
 
-    /// Send one request over HTTP/1.1 to the URI's authority; the response body streams.
+    /// Send one request over HTTP/1.1 to `server` (host:port), on an idle connection of `pool`
+    /// or a new one. The request URI is sent as is (origin form). The lease returns the
+    /// connection to the pool once the response body has been read to its end.
     pub async fn send(
         &self,
+        pool: &Arc<Pool>,
+        server: &str,
         req: Request<RequestBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
-        let pending = self.http1.request(req);
-        self.within_header_timeout(async { pending.await.map_err(classify) }).await
+    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        self.within_header_timeout(async {
+            let mut req = req;
+            if let Some(mut sender) = pool.checkout(self.limits) {
+                let ready = tokio::time::timeout(READY_WAIT, sender.ready()).await;
+                if let Ok(Ok(())) = ready {
+                    match sender.try_send_request(req).await {
+                        Ok(response) => {
+                            return Ok((response, Lease::new(sender, pool.clone(), self.limits)));
+                        }
+                        // The server closed the idle connection just before: the request was
+                        // not sent, so it goes out again on a fresh connection.
+                        Err(mut err) => match err.take_message() {
+                            Some(unsent) => req = unsent,
+                            None => return Err(UpstreamError::from_hyper(err.into_error())),
+                        },
+                    }
+                }
+            }
+            let mut sender = self.dial_http1(server).await?;
+            let response = sender.send_request(req).await.map_err(UpstreamError::from_hyper)?;
+            Ok((response, Lease::new(sender, pool.clone(), self.limits)))
+        })
+        .await
+    }
+
+    /// A new HTTP/1.1 connection to `server`, its connection task running.
+    async fn dial_http1(
+        &self,
+        server: &str,
+    ) -> Result<hyper::client::conn::http1::SendRequest<RequestBody>, UpstreamError> {
+        let stream = self.dial(server).await?;
+        let (sender, connection) =
+            self.http1.handshake(TokioIo::new(stream)).await.map_err(UpstreamError::Http)?;
+        let server_name = server.to_owned();
+        tokio::spawn(async move {
+            // with_upgrades: a 101 hands the connection over to the relay instead of closing it.
+            if let Err(err) = connection.with_upgrades().await {
+                tracing::debug!(server = %server_name, error = %err, "connection to server ended");
+            }
+        });
+        Ok(sender)
+    }
+
+    /// A TCP connection to `server` within `dialTimeout`, with Go's dialer options.
+    async fn dial(&self, server: &str) -> Result<TcpStream, UpstreamError> {
+        let dial = TcpStream::connect(server);
+        let stream = match self.dial_timeout {
+            Some(limit) => tokio::time::timeout(limit, dial)
+                .await
+                .map_err(|_| UpstreamError::DialTimeout(limit))?,
+            None => dial.await,
+        }
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::TimedOut => UpstreamError::DialTimeout(Duration::ZERO),
+            _ => UpstreamError::Dial(err),
+        })?;
+        let _ = stream.set_nodelay(true);
+        // Go's dialer keeps TCP keep-alive probes on at 15 s; dead servers are noticed the same way.
+        let keepalive = socket2::TcpKeepalive::new().with_time(Duration::from_secs(15));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+        Ok(stream)
     }
 
     /// Send one request over HTTP/2 to `server` (host:port); the URI's authority is only the
@@ -120,20 +183,15 @@ impl Transport {
     ) -> Result<Response<Incoming>, UpstreamError> {
         self.within_header_timeout(async {
             let mut sender = self.h2c_sender(server).await?;
-            sender.send_request(req).await.map_err(|err| {
-                match find_cause::<super::body::ClientBodyError>(&err) {
-                    Some(body) => UpstreamError::ClientBody(body.to_string()),
-                    None => UpstreamError::Http2(err),
-                }
-            })
+            sender.send_request(req).await.map_err(UpstreamError::from_hyper)
         })
         .await
     }
 
-    async fn within_header_timeout(
+    async fn within_header_timeout<T>(
         &self,
-        pending: impl Future<Output = Result<Response<Incoming>, UpstreamError>>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+        pending: impl Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, UpstreamError> {
         match self.response_header_timeout {
             Some(limit) => tokio::time::timeout(limit, pending)
                 .await
@@ -152,20 +210,12 @@ impl Transport {
         if let Some(sender) = existing {
             return Ok(sender);
         }
-        let dial = TcpStream::connect(server);
-        let stream = match self.dial_timeout {
-            Some(limit) => tokio::time::timeout(limit, dial)
-                .await
-                .map_err(|_| UpstreamError::DialTimeout(limit))?,
-            None => dial.await,
-        }
-        .map_err(UpstreamError::Dial)?;
-        let _ = stream.set_nodelay(true);
+        let stream = self.dial(server).await?;
         let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .handshake(TokioIo::new(stream))
             .await
-            .map_err(UpstreamError::Http2)?;
+            .map_err(UpstreamError::Http)?;
         let server_name = server.to_owned();
         tokio::spawn(async move {
             if let Err(err) = connection.await {
@@ -176,17 +226,6 @@ impl Transport {
             map.insert(server.to_owned(), sender.clone());
         }
         Ok(sender)
-    }
-}
-
-fn classify(err: hyper_util::client::legacy::Error) -> UpstreamError {
-    if let Some(body) = find_cause::<super::body::ClientBodyError>(&err) {
-        return UpstreamError::ClientBody(body.to_string());
-    }
-    if err.is_connect() && caused_by_timeout(&err) {
-        UpstreamError::ConnectTimeout(err)
-    } else {
-        UpstreamError::Failed(err)
     }
 }
 
@@ -201,20 +240,4 @@ fn find_cause<'a, E: std::error::Error + 'static>(
         cause = e.source();
     }
     None
-}
-
-fn caused_by_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::TimedOut
-        {
-            return true;
-        }
-        if e.to_string().contains("timed out") {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
 }

@@ -71,16 +71,21 @@ pub(super) async fn forward(
     }
 
     let sent_at = std::time::Instant::now();
+    let server = out.target.authority.as_str();
     let sent = if out.target.h2c {
-        out.transport.send_h2c(out.target.authority.as_str(), outbound).await
+        out.transport.send_h2c(server, outbound).await.map(|response| (response, None))
     } else {
-        out.transport.send(outbound).await
+        let pool = &out.target.pool;
+        out.transport
+            .send(pool, server, outbound)
+            .await
+            .map(|(response, lease)| (response, Some(lease)))
     };
-    let mut response = match sent {
-        Ok(response) => {
+    let (mut response, lease) = match sent {
+        Ok((response, lease)) => {
             trail.origin_status = Some(response.status().as_u16());
             trail.origin_duration = Some(sent_at.elapsed());
-            response
+            (response, lease)
         }
         Err(err) => return upstream_failed(&err, out.target),
     };
@@ -92,7 +97,7 @@ pub(super) async fn forward(
     // The client gets our HTTP version, not the server's (an HTTP/1.0 server behind us must not
     // turn the client's connection into HTTP/1.0).
     *response.version_mut() = Version::HTTP_11;
-    response.map(ResponseBody::Incoming)
+    response.map(|body| ResponseBody::from_server(body, lease))
 }
 
 fn with_authority(uri: &http::Uri, host: &str) -> Option<http::Uri> {

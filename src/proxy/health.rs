@@ -148,6 +148,10 @@ impl Probe {
                     req.headers_mut().insert(HOST, host);
                 }
             }
+            if !h2c && let Some(pq) = uri.path_and_query() {
+                // HTTP/1.1 sends the origin form; the authority picks the connection.
+                *req.uri_mut() = Uri::from(pq.clone());
+            }
             for (name, value) in self.headers.iter() {
                 req.headers_mut().insert(name.clone(), value.clone());
             }
@@ -156,7 +160,9 @@ impl Probe {
                 if h2c {
                     transport.send_h2c(&authority, req).await
                 } else {
-                    transport.send(req).await
+                    // Probes are rare: each takes a connection of its own, closed after it.
+                    let pool = Arc::default();
+                    transport.send(&pool, &authority, req).await.map(|(response, _)| response)
                 }
             };
             let response = tokio::time::timeout(self.timeout, sending)

@@ -16,6 +16,7 @@ mod hash;
 pub mod headers;
 mod health;
 pub mod ipnet;
+mod pool;
 mod service;
 mod sticky;
 mod table;

@@ -25,6 +25,8 @@ pub struct Target {
     /// The URL's path without a trailing slash; used only with `preservePath`.
     pub base_path: Box<str>,
     pub preserve_path: bool,
+    /// Idle HTTP/1.1 connections to this server.
+    pub pool: std::sync::Arc<super::pool::Pool>,
 }
 
 impl Target {
@@ -42,17 +44,27 @@ impl Target {
             return Err(InvalidServerUrl::NoHost(url.into()));
         }
         let base_path = uri.path().trim_end_matches('/').into();
-        Ok(Target { url: url.trim().into(), authority, h2c, base_path, preserve_path })
+        Ok(Target {
+            url: url.trim().into(),
+            authority,
+            h2c,
+            base_path,
+            preserve_path,
+            pool: Default::default(),
+        })
     }
 
-    /// The URI to send: this server's authority with the request's path and query (behind the
-    /// server's own path when `preservePath`).
+    /// The URI to send: the request's path and query (behind the server's own path when
+    /// `preservePath`), with this server's authority for HTTP/2, origin form for HTTP/1.1.
     pub fn uri_for(&self, path_and_query: &str) -> Option<Uri> {
         let pq: PathAndQuery = if self.preserve_path && !self.base_path.is_empty() {
             format!("{}{}", self.base_path, path_and_query).parse().ok()?
         } else {
             path_and_query.parse().ok()?
         };
+        if !self.h2c {
+            return Some(Uri::from(pq));
+        }
         Uri::builder()
             .scheme(Scheme::HTTP)
             .authority(self.authority.clone())
@@ -69,12 +81,9 @@ mod tests {
     #[test]
     fn parses_and_builds() {
         let t = Target::parse("http://127.0.0.1:8080/base/", true).expect("valid");
-        assert_eq!(
-            t.uri_for("/x?y=1").map(|u| u.to_string()),
-            Some("http://127.0.0.1:8080/base/x?y=1".into())
-        );
+        assert_eq!(t.uri_for("/x?y=1").map(|u| u.to_string()), Some("/base/x?y=1".into()));
         let t = Target::parse("http://127.0.0.1:8080/base", false).expect("valid");
-        assert_eq!(t.uri_for("/x").map(|u| u.to_string()), Some("http://127.0.0.1:8080/x".into()));
+        assert_eq!(t.uri_for("/x").map(|u| u.to_string()), Some("/x".into()));
         let t = Target::parse("h2c://backend:9000", false).expect("valid");
         assert!(t.h2c);
         assert_eq!(t.uri_for("/").map(|u| u.to_string()), Some("http://backend:9000/".into()));

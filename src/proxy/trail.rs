@@ -32,12 +32,13 @@ pub(super) struct AccessStart {
     peer: SocketAddr,
     entry_point: Arc<str>,
     method: http::Method,
-    target: String,
+    // `Uri` and `HeaderValue` clones share the request's bytes: no copy, no allocation.
+    uri: http::Uri,
     protocol: &'static str,
-    host: String,
+    host: Option<http::HeaderValue>,
     request_bytes: u64,
     request_count: u64,
-    forwarded_for: Option<String>,
+    forwarded_for: Option<http::HeaderValue>,
     request_headers: Option<HeaderMap>,
 }
 
@@ -51,24 +52,14 @@ impl AccessStart {
         request_bytes: u64,
     ) -> Box<AccessStart> {
         let headers = req.headers();
-        let host = req
-            .uri()
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .or_else(|| {
-                headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned)
-            })
-            .unwrap_or_default();
+        let host = headers.get(http::header::HOST).cloned();
         let wants_headers = log.wants_headers();
         Box::new(AccessStart {
             at: SystemTime::now(),
             peer,
             entry_point,
             method: req.method().clone(),
-            target: req
-                .uri()
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            uri: req.uri().clone(),
             protocol: match req.version() {
                 Version::HTTP_10 => "HTTP/1.0",
                 Version::HTTP_2 => "HTTP/2.0",
@@ -78,10 +69,7 @@ impl AccessStart {
             host,
             request_bytes,
             request_count,
-            forwarded_for: headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            forwarded_for: headers.get("x-forwarded-for").cloned(),
             request_headers: wants_headers.then(|| headers.clone()),
             log,
         })
@@ -91,15 +79,20 @@ impl AccessStart {
     pub(super) fn record(&self, trail: &Trail, status: u16, bytes: u64, started: Instant) {
         let request_headers = header_list(self.request_headers.as_ref());
         let response_headers = header_list(trail.response_headers.as_ref());
+        // HTTP/2 carries the host in the URI, HTTP/1 in the Host header.
+        let host = match self.uri.authority() {
+            Some(authority) => authority.as_str(),
+            None => self.host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or(""),
+        };
         self.log.record(&AccessRecord {
             client: Some(self.peer),
-            forwarded_for: self.forwarded_for.as_deref(),
+            forwarded_for: self.forwarded_for.as_ref().and_then(|v| v.to_str().ok()),
             user: None,
             start: self.at,
             method: self.method.as_str(),
-            path: &self.target,
+            path: self.uri.path_and_query().map_or("/", |pq| pq.as_str()),
             protocol: self.protocol,
-            host: &self.host,
+            host,
             scheme: "http",
             entry_point: &self.entry_point,
             status,
