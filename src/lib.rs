@@ -1,6 +1,9 @@
 //! tollgate: a Traefik-compatible edge router with a built-in GoAccess-style traffic report, in
 //! one static binary for small boards. `docs/ARCHITECTURE.md` maps the modules to the data flow.
 
+#[cfg(feature = "mimalloc")]
+#[allow(unsafe_code)] // FFI into mimalloc; src/allocator.rs says why each call is sound.
+pub mod allocator;
 pub mod check;
 pub mod config;
 pub mod logging;

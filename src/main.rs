@@ -9,7 +9,7 @@ use std::process::ExitCode;
 // docs/PERFORMANCE.md has the figures. `--no-default-features` builds with musl's allocator.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tollgate::allocator::MiMalloc = tollgate::allocator::MiMalloc;
 
 /// Exit status for a command-line mistake (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;

@@ -570,3 +570,74 @@ http:
     assert_eq!(get(&tg.addr(), "/ok", &[("Host", "c.example")]).status, 200);
     assert_eq!(get(&tg.addr(), "/blocked", &[("Host", "c.example")]).status, 404);
 }
+
+/// A raw backend that answers exactly one request per connection and then closes it, after
+/// `linger`. With `announce` the response says `Connection: close`; without it the proxy
+/// believes the connection reusable and finds it closed when it comes back. Returns the address
+/// and the number of connections accepted.
+fn one_shot_backend(
+    announce: bool,
+    linger: Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind one-shot backend");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let close = if announce { "Connection: close\r\n" } else { "" };
+                let response = format!("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{close}\r\nok");
+                let _ = stream.write_all(response.as_bytes());
+                std::thread::sleep(linger);
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[test]
+fn servers_closing_connections_do_not_fail_requests() {
+    // A server that says `Connection: close`, and one that closes silently 20 ms after each
+    // response: the pooled connection is dead when the next request comes 50 ms later. Every
+    // request must still succeed, each on a connection of its own.
+    for announce in [true, false] {
+        let (addr, accepted) = one_shot_backend(announce, Duration::from_millis(20));
+        let tg = start(&one_service(&format!("http://{addr}"), "", ""));
+        for i in 0..20 {
+            let resp = get(&tg.addr(), &format!("/n/{i}"), &[]);
+            assert_eq!(
+                (resp.status, resp.text().as_str()),
+                (200, "ok"),
+                "request {i} (announce close: {announce})"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 20);
+    }
+}
+
+#[test]
+fn keep_alive_connections_to_servers_are_reused() {
+    // Twenty sequential requests to the echo backend travel over one pooled connection: the
+    // backend reports the client port each request came from.
+    let backend = Backend::start("b1");
+    let tg = start(&one_service(&backend.url(), "", ""));
+    let mut peers = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let echo = get(&tg.addr(), "/", &[]).json();
+        peers.insert(echo["peer"].as_str().expect("peer in echo").to_owned());
+    }
+    assert_eq!(peers.len(), 1, "one upstream connection carried every request: {peers:?}");
+}

@@ -33,9 +33,9 @@ impl Backend {
     }
 
     /// Start an echo backend: every request is answered `200` with a JSON description of what
-    /// arrived (method, URI, headers, body size) and `X-Backend: <name>`. Special paths:
-    /// `/health` (200 or 503 as `healthy` says), `/status/N`, `/slow/MS` (waits before
-    /// answering), `/sse` (three events 100 ms apart), `/bytes/N` (N bytes, streamed),
+    /// arrived (method, URI, headers, body size, the peer address) and `X-Backend: <name>`.
+    /// Special paths: `/health` (200 or 503 as `healthy` says), `/status/N`, `/slow/MS` (waits
+    /// before answering), `/sse` (three events 100 ms apart), `/bytes/N` (N bytes, streamed),
     /// `/ws` (WebSocket echo), `/reset` (closes without answering).
     pub fn start(name: &str) -> Backend {
         Self::start_on("127.0.0.1:0", name, false)
@@ -65,12 +65,13 @@ impl Backend {
         });
         runtime.spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, peer)) = listener.accept().await else { continue };
                 let state = state.clone();
                 tokio::spawn(async move {
                     let io = TokioIo::new(stream);
-                    let svc = hyper::service::service_fn(move |req| {
+                    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                         let state = state.clone();
+                        req.extensions_mut().insert(peer);
                         async move { Ok::<_, Infallible>(state.answer(req).await) }
                     });
                     if h2 {
@@ -170,8 +171,9 @@ impl State {
                     Err(_) => break,
                 }
             }
+            let peer = req.extensions().get::<SocketAddr>().map(ToString::to_string);
             let echo = serde_json::json!({
-                "name": self.name, "method": method, "uri": uri, "version": version,
+                "name": self.name, "peer": peer, "method": method, "uri": uri, "version": version,
                 "headers": headers, "body_len": body_len,
             });
             full(StatusCode::OK, echo.to_string())
