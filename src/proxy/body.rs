@@ -94,8 +94,16 @@ impl Body for ResponseBody {
             ResponseBody::Empty => Poll::Ready(None),
             ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             ResponseBody::Incoming(body, lease) => {
-                let polled = Pin::new(body).poll_frame(cx);
-                if let (Poll::Ready(None), Some(lease)) = (&polled, lease.as_mut()) {
+                let polled = Pin::new(&mut *body).poll_frame(cx);
+                // The end shows either as `None` or, for a body of known length, as the last
+                // frame leaving the body at its end: hyper's server stops polling there and
+                // never asks for the `None`.
+                let ended = match &polled {
+                    Poll::Ready(None) => true,
+                    Poll::Ready(Some(Ok(_))) => body.is_end_stream(),
+                    _ => false,
+                };
+                if let (true, Some(lease)) = (ended, lease.as_mut()) {
                     lease.complete();
                 }
                 polled.map_err(BodyError::from)
