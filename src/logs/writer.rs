@@ -599,9 +599,7 @@ fn common(opts: &Options, r: &AccessRecord<'_>, traefik: bool, out: &mut Vec<u8>
     match r.forwarded_for.filter(|x| !x.is_empty()) {
         Some(forwarded) => text(out, f.client_host, forwarded),
         None if f.client_host => match r.client {
-            Some(addr) => {
-                let _ = write!(out, "{}", addr.ip());
-            }
+            Some(addr) => push_ip(out, addr.ip()),
             None => out.push(b'-'),
         },
         None => out.push(b'-'),
@@ -674,20 +672,42 @@ fn quoted_into(out: &mut Vec<u8>, v: Option<&str>) {
     match v.filter(|s| !s.is_empty()) {
         Some(s) => {
             out.push(b'"');
-            for &b in s.as_bytes() {
-                if b == b'"' {
-                    out.push(b'\\');
-                }
-                out.push(b);
+            let mut rest = s.as_bytes();
+            while let Some(quote) = memchr::memchr(b'"', rest) {
+                out.extend_from_slice(&rest[..quote]);
+                out.extend_from_slice(b"\\\"");
+                rest = &rest[quote + 1..];
             }
+            out.extend_from_slice(rest);
             out.push(b'"');
         }
         None => out.extend_from_slice(b"\"-\""),
     }
 }
 
+/// An address as `Display` writes it; IPv4 (every client of a small site, near enough) without
+/// the formatting machinery.
+fn push_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_u64(out, u64::from(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
 /// A request header for the common line, as its mode says (absent or dropped: `"-"`).
 fn header_into(out: &mut Vec<u8>, mode: Option<Mode>, headers: &[Header<'_>], name: &str) {
+    if !matches!(mode, Some(Mode::Redact | Mode::Keep)) {
+        return quoted_into(out, None);
+    }
     let mut values = headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name));
     match (mode, values.next()) {
         (Some(Mode::Redact), Some(_)) => quoted_into(out, Some("REDACTED")),
@@ -879,6 +899,16 @@ mod tests {
         Header { name: "user-agent", value: "Mozilla/5.0 \"q\"" },
         Header { name: "referer", value: "http://ex.com/a\"b" },
     ];
+
+    #[test]
+    fn addresses_print_as_display_does() {
+        for ip in ["0.0.0.0", "255.255.255.255", "10.0.20.3", "::1", "2001:db8::8:1"] {
+            let ip: std::net::IpAddr = ip.parse().expect("address");
+            let mut out = Vec::new();
+            push_ip(&mut out, ip);
+            assert_eq!(String::from_utf8(out).expect("utf8"), ip.to_string());
+        }
+    }
 
     #[test]
     fn common_line_matches_traefik() {

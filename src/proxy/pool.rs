@@ -5,6 +5,7 @@
 //! connection goes back into the pool when its response body has been read to the end; one
 //! whose response was cut short, or that switched protocols, is dropped and so closed.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -12,10 +13,10 @@ use hyper::client::conn::http1::SendRequest;
 
 use super::body::RequestBody;
 
-/// Idle connections of one server.
+/// Idle connections of one server, the longest idle first.
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<VecDeque<Idle>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -37,16 +38,20 @@ pub struct Limits {
 }
 
 impl Pool {
-    fn lock(&self) -> MutexGuard<'_, Vec<Idle>> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Idle>> {
         self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The most recently used connection still open and young enough, if any.
     pub fn checkout(&self, limits: Limits) -> Option<SendRequest<RequestBody>> {
         let mut idle = self.lock();
-        while let Some(entry) = idle.pop() {
-            let stale = limits.idle_timeout.is_some_and(|t| entry.since.elapsed() >= t);
-            if !stale && !entry.sender.is_closed() {
+        while let Some(entry) = idle.pop_back() {
+            if limits.idle_timeout.is_some_and(|t| entry.since.elapsed() >= t) {
+                // The most recent is too old: so are all the others.
+                idle.clear();
+                return None;
+            }
+            if !entry.sender.is_closed() {
                 return Some(entry.sender);
             }
         }
@@ -58,12 +63,16 @@ impl Pool {
         if sender.is_closed() {
             return;
         }
+        let now = Instant::now();
         let mut idle = self.lock();
+        // Only the oldest can have timed out; one clock reading per check-in, not per entry.
         if let Some(timeout) = limits.idle_timeout {
-            idle.retain(|entry| entry.since.elapsed() < timeout);
+            while idle.front().is_some_and(|entry| now.duration_since(entry.since) >= timeout) {
+                idle.pop_front();
+            }
         }
         if idle.len() < limits.max_idle {
-            idle.push(Idle { sender, since: Instant::now() });
+            idle.push_back(Idle { sender, since: now });
         }
     }
 }
