@@ -79,7 +79,7 @@ pub(super) struct Finish {
 }
 
 impl Finish {
-    fn complete(mut self, bytes_out: u64) {
+    fn complete(mut self: Box<Self>, bytes_out: u64) {
         self.hit.bytes_out = bytes_out;
         self.hit.duration_us =
             u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
@@ -106,7 +106,8 @@ pin_project_lite::pin_project! {
         #[pin]
         body: ResponseBody,
         bytes: u64,
-        finish: Option<Finish>,
+        // Boxed: the `Hit` inside is most of a kilobyte, and hyper moves the body several times.
+        finish: Option<Box<Finish>>,
         // `writeTimeout`: the response must be written by then; boxed, and only when configured.
         deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     }
@@ -124,7 +125,7 @@ pin_project_lite::pin_project! {
 impl Tracked {
     pub(super) fn new(
         body: ResponseBody,
-        finish: Finish,
+        finish: Box<Finish>,
         write_timeout: Option<std::time::Duration>,
     ) -> Tracked {
         let deadline = write_timeout

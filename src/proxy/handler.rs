@@ -89,8 +89,14 @@ pub(super) async fn handle(
     {
         trail.response_headers = Some(response.headers().clone());
     }
-    let finish =
-        Finish { hit, started, sink: shared.hits.clone(), conn: conn.state.clone(), trail, access };
+    let finish = Box::new(Finish {
+        hit,
+        started,
+        sink: shared.hits.clone(),
+        conn: conn.state.clone(),
+        trail,
+        access,
+    });
     response.map(|body| Tracked::new(body, finish, conn.write_timeout))
 }
 
