@@ -13,5 +13,10 @@ fi
 cd fuzz
 for target in $(cargo +nightly fuzz list); do
     echo "== fuzz $target (${seconds}s)"
-    cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -print_final_stats=0 2>&1 | tail -n 3
+    # Seeds kept in the repository (fuzz/seeds/TARGET) start the search where ten seconds would
+    # not reach alone; new finds go to the (ignored) corpus directory.
+    corpus=(corpus/"$target")
+    if [ -d seeds/"$target" ]; then corpus+=(seeds/"$target"); fi
+    mkdir -p corpus/"$target"
+    cargo +nightly fuzz run "$target" "${corpus[@]}" -- -max_total_time="$seconds" -print_final_stats=0 2>&1 | tail -n 3
 done

@@ -36,6 +36,8 @@ enum State {
     Chunked(Chunk),
     /// Not watching any more.
     Passthrough,
+    /// An ambiguous head was replaced: the stream ends after it, however the bytes arrived.
+    Spoiled,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +114,7 @@ impl Guard {
         while i < buf.len() {
             match &mut self.state {
                 State::Passthrough => return Scanned::release(buf.len() - from),
+                State::Spoiled => return Scanned { release: i - from, truncate: true },
                 State::Body(left) => {
                     let take = (*left).min((buf.len() - i) as u64);
                     *left -= take;
@@ -151,7 +154,7 @@ impl Guard {
                         // hyper answers 400 to the stand-in and closes; nothing after it matters.
                         let spoiled_end = i + SPOILED_HEAD.len().min(head_end - i);
                         buf[i..spoiled_end].copy_from_slice(&SPOILED_HEAD[..spoiled_end - i]);
-                        self.state = State::Passthrough;
+                        self.state = State::Spoiled;
                         return Scanned { release: spoiled_end - from, truncate: true };
                     }
                     self.state = match verdict {
@@ -160,6 +163,7 @@ impl Guard {
                         Verdict::Chunked => {
                             State::Chunked(Chunk::Size { size: 0, digits: 0, in_ext: false })
                         }
+                        // Ambiguous returned above.
                         Verdict::Ambiguous | Verdict::StepAside => State::Passthrough,
                     };
                     i = head_end;
@@ -167,6 +171,11 @@ impl Guard {
             }
         }
         Scanned::release(i - from)
+    }
+
+    /// An ambiguous head was replaced: nothing after it reaches hyper.
+    fn spoiled(&self) -> bool {
+        matches!(self.state, State::Spoiled)
     }
 
     /// A head is being held (for the watchdog's read timeout).
@@ -376,6 +385,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
                 }
                 return Poll::Ready(Ok(()));
             }
+            if this.guard.spoiled() {
+                // hyper answers the stand-in head with 400 and closes; to it the stream ends
+                // there, whether the bytes after the head came in the same read or later.
+                return Poll::Ready(Ok(()));
+            }
             if this.eof {
                 // Whatever is still held goes to hyper, which sees a truncated head and an end.
                 if this.released < this.buf.len() {
@@ -477,21 +491,34 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// Entry points for the fuzz targets (`fuzz/fuzz_targets/http_framing.rs`) and the unit tests;
+/// not an API.
+#[doc(hidden)]
+pub mod fuzzing {
     use super::*;
 
     /// Feed `input` in pieces of `step` bytes through a real `Guarded` reader; return what
     /// hyper would receive.
-    fn feed(input: &[u8], step: usize) -> Vec<u8> {
+    pub fn replay(input: &[u8], step: usize) -> Vec<u8> {
         use tokio::io::AsyncReadExt;
         let pieces: Vec<Vec<u8>> = input.chunks(step.max(1)).map(<[u8]>::to_vec).collect();
-        let reader = Pieces(pieces.into());
-        let mut guarded = Guarded::new(reader, 1 << 20, Default::default());
+        let mut guarded = Guarded::new(Pieces(pieces.into()), 1 << 20, Default::default());
         let mut out = Vec::new();
-        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-        rt.block_on(guarded.read_to_end(&mut out)).expect("read");
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        rt.block_on(guarded.read_to_end(&mut out)).expect("reading from memory");
         out
+    }
+
+    /// The framing the guard reads from one complete head: `ambiguous`, `body N`, `chunked`,
+    /// `none` or `aside`.
+    pub fn verdict(head: &[u8]) -> String {
+        match judge(head) {
+            Verdict::Ambiguous => "ambiguous".into(),
+            Verdict::Body(n) => format!("body {n}"),
+            Verdict::Chunked => "chunked".into(),
+            Verdict::NoBody => "none".into(),
+            Verdict::StepAside => "aside".into(),
+        }
     }
 
     /// A reader that returns one piece per read.
@@ -514,6 +541,13 @@ mod tests {
             Poll::Ready(Ok(()))
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::fuzzing::replay as feed;
 
     fn spoiled(input: &[u8]) -> bool {
         (1..=input.len()).all(|step| feed(input, step) != input)
@@ -527,6 +561,11 @@ mod tests {
     fn spoiled_head_is_what_hyper_refuses() {
         let out = feed(b"GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", 7);
         assert_eq!(out, SPOILED_HEAD);
+        // Nothing after an ambiguous head reaches hyper, however the bytes were split.
+        let smuggled = b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\naGET /x HTTP/1.1\r\n\r\n";
+        for step in 1..=smuggled.len() {
+            assert_eq!(feed(smuggled, step), SPOILED_HEAD, "step {step}");
+        }
     }
 
     #[test]
@@ -602,16 +641,6 @@ mod tests {
         })
     }
 
-    fn name(verdict: Verdict) -> String {
-        match verdict {
-            Verdict::Ambiguous => "ambiguous".into(),
-            Verdict::Body(n) => format!("body {n}"),
-            Verdict::Chunked => "chunked".into(),
-            Verdict::NoBody => "none".into(),
-            Verdict::StepAside => "aside".into(),
-        }
-    }
-
     /// Wherever hyper's parser accepts a head, the guard's line reader reads the same framing
     /// from it: every combination of line endings, header name case, spacing and the framing
     /// headers, one and two of each.
@@ -650,7 +679,7 @@ mod tests {
                         head.extend_from_slice(line_end);
                         if let Some(expected) = reference(&head) {
                             let text = String::from_utf8_lossy(&head);
-                            assert_eq!(name(judge(&head)), expected, "{text:?}");
+                            assert_eq!(super::fuzzing::verdict(&head), expected, "{text:?}");
                             checked += 1;
                         }
                     }

@@ -11,6 +11,8 @@ pub mod entrypoint;
 mod finish;
 mod forward;
 mod framing;
+#[doc(hidden)]
+pub use framing::fuzzing as framing_fuzzing;
 mod handler;
 mod hash;
 pub mod headers;
