@@ -20,7 +20,7 @@
 //! `journalctl ROUTER=api@file` works). Field names must therefore not collide with journald's
 //! own (`MESSAGE`, `PRIORITY`, `SYSLOG_*`, `CODE_*`, `TARGET`, `ERRNO`).
 
-mod json;
+pub(crate) mod json;
 
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -84,9 +84,9 @@ fn render(event: &Event<'_>, spans: impl FnOnce(&mut String)) -> String {
     out.push_str("\",\"level\":\"");
     out.push_str(level_name(meta.level()));
     out.push_str("\",\"target\":");
-    push_string(&mut out, meta.target());
+    push_json_string(&mut out, meta.target(), false);
     out.push_str(",\"message\":");
-    push_string(&mut out, fields.message.as_deref().unwrap_or(""));
+    push_json_string(&mut out, fields.message.as_deref().unwrap_or(""), false);
     spans(&mut out);
     out.push_str(&fields.rest);
     out.push_str("}\n");
@@ -114,7 +114,7 @@ struct Fields {
 impl Fields {
     fn key(&mut self, field: &Field) {
         self.rest.push(',');
-        push_string(&mut self.rest, field.name());
+        push_json_string(&mut self.rest, field.name(), false);
         self.rest.push(':');
     }
 
@@ -131,7 +131,7 @@ impl Visit for Fields {
             return;
         }
         self.key(field);
-        push_string(&mut self.rest, value);
+        push_json_string(&mut self.rest, value, false);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -169,8 +169,10 @@ impl Visit for Fields {
     }
 }
 
-/// `value` as a JSON string (RFC 8259 escapes; everything else passes as UTF-8).
-fn push_string(out: &mut String, value: &str) {
+/// `value` as a JSON string (RFC 8259 escapes; everything else passes as UTF-8). `go_html`: also
+/// escape `<`, `>` and `&` as Go's encoder does for HTML safety (Traefik's JSON access-log lines
+/// carry them so).
+pub(crate) fn push_json_string(out: &mut String, value: &str, go_html: bool) {
     out.push('"');
     for c in value.chars() {
         match c {
@@ -179,6 +181,9 @@ fn push_string(out: &mut String, value: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '<' if go_html => out.push_str("\\u003c"),
+            '>' if go_html => out.push_str("\\u003e"),
+            '&' if go_html => out.push_str("\\u0026"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
@@ -190,6 +195,16 @@ fn push_string(out: &mut String, value: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strings_escape_as_json_and_as_go_for_html() {
+        let mut plain = String::new();
+        super::push_json_string(&mut plain, "a\"b\\c\n<&>\u{1}", false);
+        assert_eq!(plain, r#""a\"b\\c\n<&>\u0001""#);
+        let mut go = String::new();
+        super::push_json_string(&mut go, "<a&b>", true);
+        assert_eq!(go, r#""\u003ca\u0026b\u003e""#);
+    }
+
     use std::sync::{Arc, Mutex};
 
     use tracing_subscriber::layer::SubscriberExt as _;
