@@ -261,3 +261,96 @@ fn proxy_answers_and_forwards_like_traefik() {
     }
     assert!(mismatches.is_empty(), "tollgate differs from Traefik:\n{}", mismatches.join("\n"));
 }
+
+/// The fields of one common-format access-log line: host - user [time] "request" status size
+/// "referer" "agent" count "router" "url" Nms. Bracketed and quoted fields are kept whole.
+fn log_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut rest = line.trim_end();
+    while !rest.is_empty() {
+        let end = match rest.as_bytes()[0] {
+            b'[' => rest.find(']').map_or(rest.len(), |i| i + 1),
+            b'"' => {
+                let bytes = rest.as_bytes();
+                let mut i = 1;
+                while i < bytes.len() && !(bytes[i] == b'"' && bytes[i - 1] != b'\\') {
+                    i += 1;
+                }
+                (i + 1).min(rest.len())
+            }
+            _ => rest.find(' ').unwrap_or(rest.len()),
+        };
+        fields.push(rest[..end].to_owned());
+        rest = rest[end..].trim_start();
+    }
+    fields
+}
+
+/// The lines of `path` that carry `marker`, with what differs by nature masked: the time (3),
+/// the request count (9: each counts its own start-up probes) and the duration (12).
+fn marked_lines(path: &std::path::Path, marker: &str, want: usize) -> Vec<Vec<String>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(marker)).collect();
+        if lines.len() >= want || std::time::Instant::now() > deadline {
+            return lines
+                .iter()
+                .map(|line| {
+                    let mut fields = log_fields(line);
+                    for i in [3, 9, 12] {
+                        if let Some(field) = fields.get_mut(i) {
+                            *field = "*".into();
+                        }
+                    }
+                    fields
+                })
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The same requests through Traefik and tollgate, each writing Traefik's common access-log
+/// format: the lines agree field by field (time, request count and duration masked).
+#[test]
+fn access_log_lines_match_traefiks() {
+    let backend = Backend::start("echo");
+    let refused = format!("http://127.0.0.1:{}", crate::util::free_port());
+    let config = dynamic(&backend.url(), &refused);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let traefik_log = dir.path().join("traefik-access.log");
+    let tollgate_log = dir.path().join("tollgate-access.log");
+    let traefik_extra = format!("accessLog:\n  filePath: \"{}\"\n", traefik_log.display());
+    let traefik = Traefik::start(&Options {
+        dynamic: &config,
+        static_extra: &traefik_extra,
+        providers_extra: "",
+        extra_entry_points: &[],
+        wait_for_routers: &["plain@file", "refused@file", "host@file"],
+        probe: Some(b"GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    });
+    let tollgate_static =
+        format!("{TOLLGATE_STATIC}accessLog:\n  filePath: \"{}\"\n", tollgate_log.display());
+    let mut setup = Setup::new(&tollgate_static, &config);
+    setup.entrypoints = &["web", "traefik"];
+    let tollgate = Tollgate::start(setup);
+    // Bodies the backend makes the same whatever headers reach it (Traefik adds
+    // `Accept-Encoding: gzip`, tollgate does not: an echo would differ in size).
+    let requests = [
+        "GET /bytes/5?log=mark HTTP/1.1\r\nHost: vhost.example\r\nConnection: close\r\n\r\n",
+        "GET /bytes/9?log=mark&q=%22x%22 HTTP/1.1\r\nHost: vhost.example\r\nUser-Agent: t/1\r\nReferer: http://r.test/\r\nConnection: close\r\n\r\n",
+        "HEAD /bytes/3?log=mark HTTP/1.1\r\nHost: vhost.example\r\nConnection: close\r\n\r\n",
+        "POST /status/201?log=mark HTTP/1.1\r\nHost: vhost.example\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        "GET /nowhere?log=mark HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
+        "GET /refused?log=mark HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
+    ];
+    for request in requests {
+        raw(&traefik.web.to_string(), request.as_bytes());
+        raw(&tollgate.addr(), request.as_bytes());
+    }
+    let theirs = marked_lines(&traefik_log, "log=mark", requests.len());
+    let ours = marked_lines(&tollgate_log, "log=mark", requests.len());
+    assert_eq!(theirs.len(), requests.len(), "Traefik's lines: {theirs:?}");
+    assert_eq!(ours, theirs, "tollgate's access-log lines differ from Traefik's");
+}
