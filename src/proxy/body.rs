@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::h1::ServerBody;
 use super::pool::Lease;
 
 /// Errors a body can end with: the peer's, passed through.
@@ -60,8 +61,11 @@ impl Body for RequestBody {
 pub enum ResponseBody {
     Empty,
     Full(Option<Bytes>),
-    /// A server's body; the lease gives the connection back to its pool once the body ended.
+    /// A server's body through hyper's client; the lease gives the connection back to its pool
+    /// once the body ended.
     Incoming(Incoming, Option<Lease>),
+    /// A server's body on tollgate's own connection, which goes back to its pool by itself.
+    Server(ServerBody),
 }
 
 impl ResponseBody {
@@ -108,6 +112,7 @@ impl Body for ResponseBody {
                 }
                 polled.map_err(BodyError::from)
             }
+            ResponseBody::Server(body) => Pin::new(body).poll_frame(cx).map_err(BodyError::from),
         }
     }
 
@@ -116,6 +121,7 @@ impl Body for ResponseBody {
             ResponseBody::Empty => true,
             ResponseBody::Full(bytes) => bytes.is_none(),
             ResponseBody::Incoming(body, _) => body.is_end_stream(),
+            ResponseBody::Server(body) => body.is_end_stream(),
         }
     }
 
@@ -125,6 +131,7 @@ impl Body for ResponseBody {
             ResponseBody::Full(Some(bytes)) => SizeHint::with_exact(bytes.len() as u64),
             ResponseBody::Full(None) => SizeHint::with_exact(0),
             ResponseBody::Incoming(body, _) => body.size_hint(),
+            ResponseBody::Server(body) => body.size_hint(),
         }
     }
 }

@@ -13,7 +13,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use super::body::{ClientBodyError, RequestBody};
-use super::pool::{Lease, Limits, Pool};
+use super::h1::{self, ExchangeError, ServerBody};
+use super::pool::{Lease, Limits, Pool, Senders};
 use crate::config::dynamic::ServersTransport;
 
 /// Traefik's default `maxIdleConnsPerHost`.
@@ -54,6 +55,8 @@ pub enum UpstreamError {
     #[error("{0}")]
     Http(hyper::Error),
     #[error("{0}")]
+    Exchange(ExchangeError),
+    #[error("{0}")]
     ClientBody(String),
 }
 
@@ -65,7 +68,9 @@ impl UpstreamError {
             UpstreamError::ResponseHeaderTimeout(_) | UpstreamError::DialTimeout(_) => {
                 StatusCode::GATEWAY_TIMEOUT
             }
-            UpstreamError::Dial(_) | UpstreamError::Http(_) => StatusCode::BAD_GATEWAY,
+            UpstreamError::Dial(_) | UpstreamError::Http(_) | UpstreamError::Exchange(_) => {
+                StatusCode::BAD_GATEWAY
+            }
             // Traefik's answer when the client's own body fails mid-forward.
             UpstreamError::ClientBody(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,7 +112,7 @@ impl Transport {
     /// connection to the pool once the response body has been read to its end.
     pub async fn send(
         &self,
-        pool: &Arc<Pool>,
+        pool: &Arc<Senders>,
         server: &str,
         req: Request<RequestBody>,
     ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
@@ -134,6 +139,47 @@ impl Transport {
             Ok((response, Lease::new(sender, pool.clone(), self.limits)))
         })
         .await
+    }
+
+    /// Send one request without a body over HTTP/1.1 to `server` (host:port) on tollgate's own
+    /// connection (`h1`): an idle one of `pool`, or a new one. The request's URI is sent as is
+    /// (origin form). The body returns the connection to `pool` when it has been read to its
+    /// end.
+    pub async fn send_plain(
+        &self,
+        pool: &Arc<Pool<h1::Conn>>,
+        server: &str,
+        req: &http::request::Parts,
+    ) -> Result<Response<ServerBody>, UpstreamError> {
+        let target = req.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        self.within_header_timeout(async {
+            while let Some(mut conn) = pool.checkout(self.limits) {
+                match conn.exchange(req, target).await {
+                    Ok(head) => return Ok(self.respond(conn, head, pool)),
+                    // A connection the server closed while it lay idle: tried again on the next
+                    // one, as Go's client does for requests that may be repeated.
+                    Err(err) if err.server_went_away() && may_repeat(req) => {
+                        tracing::debug!(server, error = %err, "idle connection was closed by the server");
+                    }
+                    Err(err) => return Err(UpstreamError::Exchange(err)),
+                }
+            }
+            let mut conn = h1::Conn::new(self.dial(server).await?);
+            let head = conn.exchange(req, target).await.map_err(UpstreamError::Exchange)?;
+            Ok(self.respond(conn, head, pool))
+        })
+        .await
+    }
+
+    fn respond(
+        &self,
+        conn: h1::Conn,
+        mut head: h1::Head,
+        pool: &Arc<Pool<h1::Conn>>,
+    ) -> Response<ServerBody> {
+        let home = h1::Home { pool: pool.clone(), limits: self.limits };
+        let body = ServerBody::new(conn, &mut head, home);
+        Response::from_parts(head.parts, body)
     }
 
     /// A new HTTP/1.1 connection to `server`, its connection task running.
@@ -227,6 +273,15 @@ impl Transport {
         }
         Ok(sender)
     }
+}
+
+/// Go's `Request.isReplayable`: methods that change nothing, or a request carrying an
+/// idempotency key.
+fn may_repeat(req: &http::request::Parts) -> bool {
+    use http::Method;
+    matches!(req.method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+        || req.headers.contains_key("idempotency-key")
+        || req.headers.contains_key("x-idempotency-key")
 }
 
 fn find_cause<'a, E: std::error::Error + 'static>(

@@ -9,7 +9,9 @@ use hyper_util::rt::TokioIo;
 
 use super::body::{RequestBody, ResponseBody};
 use super::client::{Transport, UpstreamError};
+use super::h1::ServerBody;
 use super::headers::{append_forwarded_for, restore_upgrade, strip_hop_by_hop};
+use super::pool::Lease;
 use super::target::Target;
 use super::trail::Trail;
 
@@ -55,11 +57,63 @@ pub(super) async fn forward(
         }
     }
 
+    parts.uri = uri;
+    let sent_at = std::time::Instant::now();
+    // Requests without a body go on tollgate's own HTTP/1.1 connections (`h1`); bodies,
+    // upgrades and h2c through hyper's client.
+    let plain = !out.target.h2c && upgrade.is_none() && matches!(body, RequestBody::Empty);
+    let sent = if plain {
+        let server = out.target.authority.as_str();
+        out.transport.send_plain(&out.target.plain, server, &parts).await.map(Sent::Plain)
+    } else {
+        send_through_hyper(parts, body, &out).await
+    };
+    let sent = match sent {
+        Ok(sent) => sent,
+        Err(err) => return upstream_failed(&err, out.target),
+    };
+    trail.origin_status = Some(sent.status().as_u16());
+    trail.origin_duration = Some(sent_at.elapsed());
+    let mut response = match sent {
+        Sent::Hyper(response, _) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            return relay_upgrade(response, client_upgrade, upgrade.is_some());
+        }
+        Sent::Hyper(response, lease) => response.map(|body| ResponseBody::from_server(body, lease)),
+        Sent::Plain(response) => response.map(ResponseBody::Server),
+    };
+    strip_hop_by_hop(response.headers_mut());
+    // The client gets our HTTP version, not the server's (an HTTP/1.0 server behind us must not
+    // turn the client's connection into HTTP/1.0).
+    *response.version_mut() = Version::HTTP_11;
+    response
+}
+
+/// A server's answer, from either client.
+enum Sent {
+    Plain(Response<ServerBody>),
+    Hyper(Response<Incoming>, Option<Lease>),
+}
+
+impl Sent {
+    fn status(&self) -> StatusCode {
+        match self {
+            Sent::Plain(response) => response.status(),
+            Sent::Hyper(response, _) => response.status(),
+        }
+    }
+}
+
+async fn send_through_hyper(
+    parts: request::Parts,
+    body: RequestBody,
+    out: &Outbound<'_>,
+) -> Result<Sent, UpstreamError> {
     let mut outbound = Request::new(body);
     *outbound.method_mut() = parts.method;
-    *outbound.uri_mut() = uri;
+    *outbound.uri_mut() = parts.uri;
     *outbound.headers_mut() = parts.headers;
     *outbound.version_mut() = if out.target.h2c { Version::HTTP_2 } else { Version::HTTP_11 };
+    let server = out.target.authority.as_str();
     if out.target.h2c {
         // HTTP/2 carries the authority in the URI, and forbids a Host that disagrees with it.
         if let Some(host) = outbound.headers().get(header::HOST).and_then(|h| h.to_str().ok())
@@ -68,36 +122,11 @@ pub(super) async fn forward(
             *outbound.uri_mut() = uri;
         }
         outbound.headers_mut().remove(header::HOST);
+        let response = out.transport.send_h2c(server, outbound).await?;
+        return Ok(Sent::Hyper(response, None));
     }
-
-    let sent_at = std::time::Instant::now();
-    let server = out.target.authority.as_str();
-    let sent = if out.target.h2c {
-        out.transport.send_h2c(server, outbound).await.map(|response| (response, None))
-    } else {
-        let pool = &out.target.pool;
-        out.transport
-            .send(pool, server, outbound)
-            .await
-            .map(|(response, lease)| (response, Some(lease)))
-    };
-    let (mut response, lease) = match sent {
-        Ok((response, lease)) => {
-            trail.origin_status = Some(response.status().as_u16());
-            trail.origin_duration = Some(sent_at.elapsed());
-            (response, lease)
-        }
-        Err(err) => return upstream_failed(&err, out.target),
-    };
-
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        return relay_upgrade(response, client_upgrade, upgrade.is_some());
-    }
-    strip_hop_by_hop(response.headers_mut());
-    // The client gets our HTTP version, not the server's (an HTTP/1.0 server behind us must not
-    // turn the client's connection into HTTP/1.0).
-    *response.version_mut() = Version::HTTP_11;
-    response.map(|body| ResponseBody::from_server(body, lease))
+    let (response, lease) = out.transport.send(&out.target.pool, server, outbound).await?;
+    Ok(Sent::Hyper(response, Some(lease)))
 }
 
 fn with_authority(uri: &http::Uri, host: &str) -> Option<http::Uri> {

@@ -158,20 +158,21 @@ impl Probe {
             let authority = uri.authority().map_or(String::new(), |a| a.to_string());
             let sending = async {
                 if h2c {
-                    transport.send_h2c(&authority, req).await
+                    transport.send_h2c(&authority, req).await.map(|r| r.into_parts().0)
                 } else {
                     // Probes are rare: each takes a connection of its own, closed after it.
                     let pool = Arc::default();
-                    transport.send(&pool, &authority, req).await.map(|(response, _)| response)
+                    let (parts, _) = req.into_parts();
+                    transport.send_plain(&pool, &authority, &parts).await.map(|r| r.into_parts().0)
                 }
             };
             let response = tokio::time::timeout(self.timeout, sending)
                 .await
                 .map_err(|_| format!("no response within {:?}", self.timeout))?
                 .map_err(|err| err.to_string())?;
-            let status = response.status();
+            let status = response.status;
             if status.is_redirection()
-                && let Some(next) = response.headers().get(LOCATION).and_then(|l| resolve(&uri, l))
+                && let Some(next) = response.headers.get(LOCATION).and_then(|l| resolve(&uri, l))
             {
                 uri = next;
                 continue;

@@ -13,6 +13,9 @@ mod forward;
 mod framing;
 #[doc(hidden)]
 pub use framing::fuzzing as framing_fuzzing;
+mod h1;
+#[doc(hidden)]
+pub use h1::chunked::decode_in_pieces as chunked_fuzzing;
 mod handler;
 mod hash;
 pub mod headers;

@@ -1,6 +1,7 @@
-//! Idle HTTP/1.1 connections to one server, ready for the next request.
+//! Idle HTTP/1.1 connections to one server, ready for the next request: tollgate's own
+//! (`h1::Conn`, requests without a body) and hyper's (`SendRequest`, the others).
 //!
-//! Each server (`Target`) owns its pool, so a request finds its connections without hashing a
+//! Each server (`Target`) owns its pools, so a request finds its connections without hashing a
 //! key into a shared map (hyper-util's pooled client did that, and it showed in profiles). A
 //! connection goes back into the pool when its response body has been read to the end; one
 //! whose response was cut short, or that switched protocols, is dropped and so closed.
@@ -12,21 +13,48 @@ use std::time::{Duration, Instant};
 use hyper::client::conn::http1::SendRequest;
 
 use super::body::RequestBody;
+use super::h1::Conn;
 
-/// Idle connections of one server, the longest idle first.
-#[derive(Default)]
-pub struct Pool {
-    idle: Mutex<VecDeque<Idle>>,
+/// A connection that can wait in a pool.
+pub trait Reusable {
+    /// Neither side has closed it.
+    fn is_open(&self) -> bool;
 }
 
-impl std::fmt::Debug for Pool {
+impl Reusable for SendRequest<RequestBody> {
+    fn is_open(&self) -> bool {
+        !self.is_closed()
+    }
+}
+
+impl Reusable for Conn {
+    fn is_open(&self) -> bool {
+        Conn::is_open(self)
+    }
+}
+
+/// hyper's connections, for requests with a body and upgrades.
+pub(crate) type Senders = Pool<SendRequest<RequestBody>>;
+
+/// Idle connections of one server, the longest idle first.
+pub struct Pool<C> {
+    idle: Mutex<VecDeque<Idle<C>>>,
+}
+
+impl<C> Default for Pool<C> {
+    fn default() -> Self {
+        Pool { idle: Mutex::new(VecDeque::new()) }
+    }
+}
+
+impl<C> std::fmt::Debug for Pool<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Pool({} idle)", self.lock().len())
     }
 }
 
-struct Idle {
-    sender: SendRequest<RequestBody>,
+struct Idle<C> {
+    conn: C,
     since: Instant,
 }
 
@@ -37,13 +65,9 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
 }
 
-impl Pool {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Idle>> {
-        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
+impl<C: Reusable> Pool<C> {
     /// The most recently used connection still open and young enough, if any.
-    pub fn checkout(&self, limits: Limits) -> Option<SendRequest<RequestBody>> {
+    pub fn checkout(&self, limits: Limits) -> Option<C> {
         let mut idle = self.lock();
         while let Some(entry) = idle.pop_back() {
             if limits.idle_timeout.is_some_and(|t| entry.since.elapsed() >= t) {
@@ -51,16 +75,16 @@ impl Pool {
                 idle.clear();
                 return None;
             }
-            if !entry.sender.is_closed() {
-                return Some(entry.sender);
+            if entry.conn.is_open() {
+                return Some(entry.conn);
             }
         }
         None
     }
 
     /// Keep a connection whose exchange finished, unless the pool is full or it closed.
-    pub fn checkin(&self, sender: SendRequest<RequestBody>, limits: Limits) {
-        if sender.is_closed() {
+    pub fn checkin(&self, conn: C, limits: Limits) {
+        if !conn.is_open() {
             return;
         }
         let now = Instant::now();
@@ -72,21 +96,27 @@ impl Pool {
             }
         }
         if idle.len() < limits.max_idle {
-            idle.push_back(Idle { sender, since: now });
+            idle.push_back(Idle { conn, since: now });
         }
+    }
+}
+
+impl<C> Pool<C> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Idle<C>>> {
+        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 /// A connection lent to one exchange; it returns to its pool if the exchange completed.
 pub struct Lease {
     sender: Option<SendRequest<RequestBody>>,
-    pool: Arc<Pool>,
+    pool: Arc<Senders>,
     limits: Limits,
     complete: bool,
 }
 
 impl Lease {
-    pub fn new(sender: SendRequest<RequestBody>, pool: Arc<Pool>, limits: Limits) -> Lease {
+    pub fn new(sender: SendRequest<RequestBody>, pool: Arc<Senders>, limits: Limits) -> Lease {
         Lease { sender: Some(sender), pool, limits, complete: false }
     }
 

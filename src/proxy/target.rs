@@ -25,8 +25,10 @@ pub struct Target {
     /// The URL's path without a trailing slash; used only with `preservePath`.
     pub base_path: Box<str>,
     pub preserve_path: bool,
-    /// Idle HTTP/1.1 connections to this server.
-    pub pool: std::sync::Arc<super::pool::Pool>,
+    /// Idle HTTP/1.1 connections to this server for requests with a body (hyper's client).
+    pub pool: Arc<super::pool::Senders>,
+    /// Idle HTTP/1.1 connections to this server for requests without one (`h1`).
+    pub plain: Arc<super::pool::Pool<super::h1::Conn>>,
 }
 
 impl Target {
@@ -51,6 +53,7 @@ impl Target {
             base_path,
             preserve_path,
             pool: Default::default(),
+            plain: Default::default(),
         })
     }
 

@@ -1,0 +1,344 @@
+//! Message heads on a connection to a server: the request head written the way Go's client
+//! (Traefik's) writes it, the response head parsed and its body's framing decided as RFC 9112
+//! §6.3 orders it.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Version, response};
+
+use super::chunked::Chunked;
+
+/// The most a response head may take, 1xx heads before it included: hyper's default read
+/// buffer limit, what tollgate accepted before it spoke HTTP/1.1 to servers itself.
+pub(crate) const MAX_HEAD: usize = 8192 + 4096 * 100;
+
+/// Header lines parsed on the stack before falling back to the heap.
+const INLINE_HEADERS: usize = 64;
+
+/// Header lines accepted in a response (and in a chunked body's trailers).
+pub(crate) const MAX_HEADERS: usize = 1024;
+
+/// Why a server's response head was refused (the client gets a 502).
+#[derive(Debug, thiserror::Error)]
+pub enum HeadError {
+    #[error("malformed response head: {0}")]
+    Syntax(httparse::Error),
+    #[error("response head larger than {MAX_HEAD} bytes")]
+    TooLarge,
+    #[error("response status {0} is not a valid status")]
+    Status(u16),
+    #[error("invalid header in the response: {0}")]
+    Header(String),
+    #[error("invalid Content-Length in the response: {0:?}")]
+    ContentLength(String),
+    #[error("the server switched protocols unasked")]
+    UnaskedSwitch,
+}
+
+/// How the response body ends.
+#[derive(Debug)]
+pub enum Framing {
+    /// This many bytes (0: no body at all: HEAD, 204, 304, `Content-Length: 0`).
+    Length(u64),
+    Chunked(Chunked),
+    /// When the server closes the connection (no length given, or a transfer coding other than
+    /// chunked last).
+    UntilClose,
+}
+
+/// A response head, parsed.
+#[derive(Debug)]
+pub struct Head {
+    pub parts: response::Parts,
+    pub framing: Framing,
+    /// The connection may carry another request once this response's body has ended.
+    pub keep_alive: bool,
+}
+
+/// Write the request head into `out` (cleared first): request line, headers with Go's
+/// canonical names (`x-forwarded-for` → `X-Forwarded-For`, as old HTTP/1 servers expect from
+/// Traefik), blank line. The request has no body (callers send bodies through hyper), so a
+/// `Transfer-Encoding` is not written.
+pub(crate) fn encode_request(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    out: &mut Vec<u8>,
+) {
+    out.clear();
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        if name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        push_title_case(out, name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `content-type` → `Content-Type`: upper case at the start and after each dash.
+fn push_title_case(out: &mut Vec<u8>, name: &[u8]) {
+    let mut upper = true;
+    for &b in name {
+        out.push(if upper { b.to_ascii_uppercase() } else { b });
+        upper = b == b'-';
+    }
+}
+
+/// Parse the response head at the front of `buf`, skipping interim 1xx responses. `None`: the
+/// head is not complete yet (read more). On success the head's bytes leave `buf` (header values
+/// keep sharing them) and what follows, the body's start, stays.
+pub(crate) fn parse_response(
+    buf: &mut BytesMut,
+    request_was_head: bool,
+) -> Result<Option<Head>, HeadError> {
+    loop {
+        let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
+        let parsed = match parse_with(buf, &mut inline) {
+            Err(HeadError::Syntax(httparse::Error::TooManyHeaders)) => {
+                let mut heap = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
+                parse_with(buf, &mut heap)?
+            }
+            other => other?,
+        };
+        let Some(raw) = parsed else {
+            return if buf.len() > MAX_HEAD { Err(HeadError::TooLarge) } else { Ok(None) };
+        };
+        match raw.status {
+            101 => return Err(HeadError::UnaskedSwitch),
+            // 100 Continue, 103 Early Hints...: interim, the real answer follows.
+            100..=199 => buf.advance(raw.len),
+            _ => return build(buf, raw, request_was_head).map(Some),
+        }
+    }
+}
+
+/// Where a parsed head's parts lie in the buffer, so that the buffer can be split off and the
+/// header values share it instead of copying each.
+struct RawHead {
+    len: usize,
+    status: u16,
+    http10: bool,
+    /// (name start, name end, value start, value end) of each header line.
+    spans: Vec<[usize; 4]>,
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    headers: &mut [httparse::Header<'b>],
+) -> Result<Option<RawHead>, HeadError> {
+    let mut response = httparse::Response::new(headers);
+    let len = match response.parse(buf).map_err(HeadError::Syntax)? {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial => return Ok(None),
+    };
+    let base = buf.as_ptr() as usize;
+    let offset = |s: &[u8]| s.as_ptr() as usize - base;
+    let spans = response
+        .headers
+        .iter()
+        .map(|h| {
+            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
+            [name, name + h.name.len(), value, value + h.value.len()]
+        })
+        .collect();
+    Ok(Some(RawHead {
+        len,
+        status: response.code.unwrap_or(0),
+        http10: response.version == Some(0),
+        spans,
+    }))
+}
+
+fn build(buf: &mut BytesMut, raw: RawHead, request_was_head: bool) -> Result<Head, HeadError> {
+    let status = StatusCode::from_u16(raw.status).map_err(|_| HeadError::Status(raw.status))?;
+    let bytes: Bytes = buf.split_to(raw.len).freeze();
+    let mut headers = HeaderMap::with_capacity(raw.spans.len());
+    for [ns, ne, vs, ve] in raw.spans {
+        let name = HeaderName::from_bytes(&bytes[ns..ne])
+            .map_err(|_| HeadError::Header(String::from_utf8_lossy(&bytes[ns..ne]).into_owned()))?;
+        let value = HeaderValue::from_maybe_shared(bytes.slice(vs..ve))
+            .map_err(|_| HeadError::Header(name.as_str().to_owned()))?;
+        headers.append(name, value);
+    }
+    let framing = framing(&headers, status, request_was_head)?;
+    let keep_alive = !matches!(framing, Framing::UntilClose) && keeps_alive(&headers, raw.http10);
+    let mut parts = http::Response::new(()).into_parts().0;
+    parts.status = status;
+    parts.version = if raw.http10 { Version::HTTP_10 } else { Version::HTTP_11 };
+    parts.headers = headers;
+    Ok(Head { parts, framing, keep_alive })
+}
+
+/// RFC 9112 §6.3: no body after HEAD, 204 and 304; chunked when it is the last transfer
+/// coding; any other transfer coding runs until close; else `Content-Length` (every copy the
+/// same, as Go requires); else until close.
+fn framing(
+    headers: &HeaderMap,
+    status: StatusCode,
+    request_was_head: bool,
+) -> Result<Framing, HeadError> {
+    if request_was_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        return Ok(Framing::Length(0));
+    }
+    if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+        let chunked = last
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .next()
+            .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        return Ok(if chunked {
+            Framing::Chunked(Chunked::default())
+        } else {
+            Framing::UntilClose
+        });
+    }
+    let mut length = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        let text = value.as_bytes().trim_ascii();
+        let bad =
+            || HeadError::ContentLength(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        let n: u64 = std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+        if length.is_some_and(|seen| seen != n) {
+            return Err(bad());
+        }
+        length = Some(n);
+    }
+    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// HTTP/1.1 keeps the connection unless `Connection: close`; HTTP/1.0 only with
+/// `Connection: keep-alive`.
+fn keeps_alive(headers: &HeaderMap, http10: bool) -> bool {
+    let has = |token: &[u8]| {
+        headers.get_all(header::CONNECTION).iter().any(|v| {
+            v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+        })
+    };
+    if http10 { has(b"keep-alive") } else { !has(b"close") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, head: bool) -> Result<Option<Head>, HeadError> {
+        parse_response(&mut BytesMut::from(text), head)
+    }
+
+    #[test]
+    fn request_head_has_canonical_names_and_no_transfer_encoding() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.com"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("5.6.7.8"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        let mut out = Vec::new();
+        encode_request(&Method::GET, "/a?b=c", &headers, &mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 1.2.3.4\r\n\
+             X-Forwarded-For: 5.6.7.8\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn response_head_with_length_keeps_the_body_start() {
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhel");
+        let head = parse_response(&mut buf, false).expect("valid").expect("complete");
+        assert_eq!(head.parts.status, StatusCode::OK);
+        assert_eq!(head.parts.headers["x-a"], "b");
+        assert!(matches!(head.framing, Framing::Length(5)));
+        assert!(head.keep_alive);
+        assert_eq!(&buf[..], b"hel");
+    }
+
+    #[test]
+    fn partial_heads_wait_and_interim_answers_are_skipped() {
+        assert!(parse("HTTP/1.1 200 OK\r\nContent-Le", false).expect("valid").is_none());
+        let head = parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 404 Not Found\r\n\r\n", false)
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(head.parts.status, StatusCode::NOT_FOUND);
+        assert!(head.parts.headers.get("link").is_none());
+        assert!(matches!(head.framing, Framing::UntilClose));
+        assert!(!head.keep_alive);
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let framing =
+            |text: &str, head: bool| parse(text, head).expect("valid").expect("complete").framing;
+        assert!(matches!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", true),
+            Framing::Length(0)
+        ));
+        assert!(matches!(framing("HTTP/1.1 204 No Content\r\n\r\n", false), Framing::Length(0)));
+        assert!(matches!(
+            framing("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", false),
+            Framing::Length(0)
+        ));
+        assert!(matches!(
+            framing(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
+                false
+            ),
+            Framing::Chunked(_)
+        ));
+        assert!(matches!(
+            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false),
+            Framing::UntilClose
+        ));
+        assert!(matches!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n", false),
+            Framing::Length(7)
+        ));
+        for bad in ["7, 8", "+7", "-1", "", "0x10", "99999999999999999999999"] {
+            let text = format!("HTTP/1.1 200 OK\r\nContent-Length: {bad}\r\n\r\n");
+            assert!(matches!(parse(&text, false), Err(HeadError::ContentLength(_))), "{bad}");
+        }
+        assert!(matches!(
+            parse("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n", false),
+            Err(HeadError::ContentLength(_))
+        ));
+    }
+
+    #[test]
+    fn connection_reuse_follows_version_and_connection_header() {
+        let keep = |text: &str| parse(text, false).expect("valid").expect("complete").keep_alive;
+        assert!(keep("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!keep("HTTP/1.1 200 OK\r\nConnection: x, Close\r\nContent-Length: 0\r\n\r\n"));
+        assert!(!keep("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert!(keep("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"));
+    }
+
+    #[test]
+    fn bad_heads_are_refused() {
+        assert!(matches!(
+            parse("HTTP/1.1 101 Switching\r\n\r\n", false),
+            Err(HeadError::UnaskedSwitch)
+        ));
+        assert!(matches!(parse("HTTP/1.1 2000 OK\r\n\r\n", false), Err(HeadError::Syntax(_))));
+        assert!(matches!(parse("HTTP/1.1 099 OK\r\n\r\n", false), Err(HeadError::Status(99))));
+        assert!(matches!(parse("NOPE\r\n\r\n", false), Err(HeadError::Syntax(_))));
+        let many: String = (0..200).map(|i| format!("X-{i}: v\r\n")).collect();
+        let head = parse(&format!("HTTP/1.1 200 OK\r\n{many}Content-Length: 0\r\n\r\n"), false)
+            .expect("200 headers are within the limit")
+            .expect("complete");
+        assert_eq!(head.parts.headers.len(), 201);
+        let huge = "X: ".to_owned() + &"y".repeat(MAX_HEAD);
+        assert!(matches!(
+            parse(&format!("HTTP/1.1 200 OK\r\n{huge}"), false),
+            Err(HeadError::TooLarge)
+        ));
+    }
+}
