@@ -11,6 +11,7 @@ mod config_traefik;
 mod lifecycle;
 mod live_stats;
 mod proxy;
+mod proxy_h1;
 mod proxy_vs_traefik;
 mod report_cli;
 mod report_goaccess;

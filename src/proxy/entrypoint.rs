@@ -120,8 +120,10 @@ impl ConnSettings {
         builder
             .http1()
             .timer(TokioTimer::new())
-            // Slowloris: a request's headers must arrive within readTimeout.
-            .header_read_timeout(timeouts.read_timeout.non_zero())
+            // Slowloris is the watchdog's (`watch`): readTimeout from a head's first byte, as
+            // Go counts it. hyper's own timeout (30 s unless disabled) would also arm a timer
+            // for every request on every keep-alive connection.
+            .header_read_timeout(None)
             .max_buf_size(MAX_HEADER_BYTES + 4096)
             .max_headers(MAX_HEADERS)
             // Go writes canonical header names (`Content-Type`); some HTTP/1 clients rely on it.
@@ -217,26 +219,41 @@ async fn serve_connection(
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
-            _ = ticker.tick(), if !closing => {
-                if idle_too_long(&state, opened_ms, &settings) {
+            _ = ticker.tick(), if !closing => match watch(&state, opened_ms, &settings) {
+                Watch::Fine => {}
+                // Nothing in flight: close at once, as Go's ReadHeaderTimeout does (hyper's
+                // graceful shutdown would wait for the head to end).
+                Watch::SlowHead if state.idle_since_ms().is_some() => return,
+                Watch::SlowHead | Watch::Idle => {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
                 }
-            }
+            },
         }
     }
 }
 
-/// Idle: no request in flight for `idleTimeout` (or, before any request, for the shorter of
-/// `readTimeout` and `idleTimeout`, so connections that never speak do not pile up).
-fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> bool {
+/// What the watchdog found on a connection.
+enum Watch {
+    Fine,
+    /// A head has been trickling in for `readTimeout` (slowloris).
+    SlowHead,
+    /// No request in flight for `idleTimeout` (or, before any request, for the shorter of
+    /// `readTimeout` and `idleTimeout`, so connections that never speak do not pile up).
+    Idle,
+}
+
+fn watch(state: &ConnState, opened_ms: u64, settings: &ConnSettings) -> Watch {
     let now = monotonic_ms();
-    // A head trickling in (slowloris) gets readTimeout from its first byte.
     if let (Some(started), Some(limit)) = (state.head_started_ms(), settings.read_timeout)
         && now.saturating_sub(started) >= limit.as_millis() as u64
     {
-        return true;
+        return Watch::SlowHead;
     }
+    if idle_too_long(state, opened_ms, settings, now) { Watch::Idle } else { Watch::Fine }
+}
+
+fn idle_too_long(state: &ConnState, opened_ms: u64, settings: &ConnSettings, now: u64) -> bool {
     let Some(since) = state.idle_since_ms() else { return false };
     let limit = if state.requests() == 0 {
         match (settings.read_timeout, settings.idle_timeout) {
