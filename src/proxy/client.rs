@@ -142,16 +142,16 @@ impl Transport {
     }
 
     /// Send one request without a body over HTTP/1.1 to `server` (host:port) on tollgate's own
-    /// connection (`h1`): an idle one of `pool`, or a new one. The request's URI is sent as is
-    /// (origin form). The body returns the connection to `pool` when it has been read to its
+    /// connection (`h1`): an idle one of `pool`, or a new one. `target` is the request line's
+    /// (origin form); the request's URI is not looked at. The body returns the connection to `pool` when it has been read to its
     /// end.
     pub async fn send_plain(
         &self,
         pool: &Arc<Pool<h1::Conn>>,
         server: &str,
         req: &http::request::Parts,
+        target: &str,
     ) -> Result<Response<ServerBody>, UpstreamError> {
-        let target = req.uri.path_and_query().map_or("/", |pq| pq.as_str());
         self.within_header_timeout(async {
             while let Some(mut conn) = pool.checkout(self.limits) {
                 match conn.exchange(req, target).await {

@@ -42,9 +42,6 @@ pub(super) async fn forward(
     // Go's proxy sends `;` in the query as `&` (Traefik keeps that behaviour).
     let pq =
         if pq.contains(';') { std::borrow::Cow::Owned(pq.replace(';', "&")) } else { pq.into() };
-    let Some(uri) = out.target.uri_for(&pq) else {
-        return error_response(StatusCode::BAD_REQUEST);
-    };
     if !out.pass_host_header || !parts.headers.contains_key(header::HOST) {
         // HTTP/2 clients send no Host header: the authority they asked for becomes it, unless
         // passHostHeader is off, when the server's own authority does.
@@ -57,15 +54,20 @@ pub(super) async fn forward(
         }
     }
 
-    parts.uri = uri;
     let sent_at = std::time::Instant::now();
     // Requests without a body go on tollgate's own HTTP/1.1 connections (`h1`); bodies,
     // upgrades and h2c through hyper's client.
     let plain = !out.target.h2c && upgrade.is_none() && matches!(body, RequestBody::Empty);
     let sent = if plain {
-        let server = out.target.authority.as_str();
-        out.transport.send_plain(&out.target.plain, server, &parts).await.map(Sent::Plain)
+        // The path and query came from a parsed URI: written as they are, not parsed again.
+        let target = out.target.request_target(&pq);
+        let (pool, server) = (&out.target.plain, out.target.authority.as_str());
+        out.transport.send_plain(pool, server, &parts, &target).await.map(Sent::Plain)
     } else {
+        let Some(uri) = out.target.uri_for(&pq) else {
+            return error_response(StatusCode::BAD_REQUEST);
+        };
+        parts.uri = uri;
         send_through_hyper(parts, body, &out).await
     };
     let sent = match sent {

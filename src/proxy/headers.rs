@@ -48,6 +48,11 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// One of the hop-by-hop headers every hop removes (RFC 9110 §7.6.1, Go's list).
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+}
+
 /// Whether `name` is one of Traefik's X- headers, also in the underscore spelling
 /// (`x_forwarded_for`) that some servers read as the same header.
 fn is_managed(name: &str) -> bool {

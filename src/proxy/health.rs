@@ -163,7 +163,9 @@ impl Probe {
                     // Probes are rare: each takes a connection of its own, closed after it.
                     let pool = Arc::default();
                     let (parts, _) = req.into_parts();
-                    transport.send_plain(&pool, &authority, &parts).await.map(|r| r.into_parts().0)
+                    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+                    let sent = transport.send_plain(&pool, &authority, &parts, target).await;
+                    sent.map(|r| r.into_parts().0)
                 }
             };
             let response = tokio::time::timeout(self.timeout, sending)

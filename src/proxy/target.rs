@@ -1,6 +1,7 @@
 //! A server URL from `loadBalancer.servers[].url`, parsed once: where to connect, which protocol,
 //! and the path to keep in front of the request's when `preservePath` is set.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
@@ -57,14 +58,19 @@ impl Target {
         })
     }
 
+    /// The request's path and query behind the server's own path when `preservePath`.
+    pub fn request_target<'a>(&self, path_and_query: &'a str) -> Cow<'a, str> {
+        if self.preserve_path && !self.base_path.is_empty() {
+            Cow::Owned(format!("{}{}", self.base_path, path_and_query))
+        } else {
+            Cow::Borrowed(path_and_query)
+        }
+    }
+
     /// The URI to send: the request's path and query (behind the server's own path when
     /// `preservePath`), with this server's authority for HTTP/2, origin form for HTTP/1.1.
     pub fn uri_for(&self, path_and_query: &str) -> Option<Uri> {
-        let pq: PathAndQuery = if self.preserve_path && !self.base_path.is_empty() {
-            format!("{}{}", self.base_path, path_and_query).parse().ok()?
-        } else {
-            path_and_query.parse().ok()?
-        };
+        let pq: PathAndQuery = self.request_target(path_and_query).parse().ok()?;
         if !self.h2c {
             return Some(Uri::from(pq));
         }

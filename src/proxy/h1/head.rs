@@ -7,6 +7,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version, response};
 
 use super::chunked::Chunked;
+use crate::proxy::headers::is_hop_by_hop;
 
 /// The most a response head may take, 1xx heads before it included: hyper's default read
 /// buffer limit, what tollgate accepted before it spoke HTTP/1.1 to servers itself.
@@ -84,54 +85,66 @@ pub(crate) fn encode_request(
 
 /// `content-type` → `Content-Type`: upper case at the start and after each dash.
 fn push_title_case(out: &mut Vec<u8>, name: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(name);
     let mut upper = true;
-    for &b in name {
-        out.push(if upper { b.to_ascii_uppercase() } else { b });
-        upper = b == b'-';
+    for b in &mut out[start..] {
+        if upper {
+            b.make_ascii_uppercase();
+        }
+        upper = *b == b'-';
     }
 }
 
 /// Parse the response head at the front of `buf`, skipping interim 1xx responses. `None`: the
 /// head is not complete yet (read more). On success the head's bytes leave `buf` (header values
-/// keep sharing them) and what follows, the body's start, stays.
+/// keep sharing them) and what follows, the body's start, stays. `spans` is scratch space, kept
+/// by the connection so that a response costs no allocation for it.
 pub(crate) fn parse_response(
     buf: &mut BytesMut,
     request_was_head: bool,
+    spans: &mut Vec<Span>,
 ) -> Result<Option<Head>, HeadError> {
     loop {
         let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
-        let parsed = match parse_with(buf, &mut inline) {
+        let parsed = match parse_with(buf, &mut inline, spans) {
             Err(HeadError::Syntax(httparse::Error::TooManyHeaders)) => {
                 let mut heap = vec![httparse::EMPTY_HEADER; MAX_HEADERS];
-                parse_with(buf, &mut heap)?
+                parse_with(buf, &mut heap, spans)?
             }
             other => other?,
         };
         let Some(raw) = parsed else {
             return if buf.len() > MAX_HEAD { Err(HeadError::TooLarge) } else { Ok(None) };
         };
+        // A head may also arrive whole in one read larger than the limit.
+        if raw.len > MAX_HEAD {
+            return Err(HeadError::TooLarge);
+        }
         match raw.status {
             101 => return Err(HeadError::UnaskedSwitch),
             // 100 Continue, 103 Early Hints...: interim, the real answer follows.
             100..=199 => buf.advance(raw.len),
-            _ => return build(buf, raw, request_was_head).map(Some),
+            _ => return build(buf, raw, spans, request_was_head).map(Some),
         }
     }
 }
 
-/// Where a parsed head's parts lie in the buffer, so that the buffer can be split off and the
-/// header values share it instead of copying each.
+/// Where one header line's name and value lie in the buffer (name start, name end, value start,
+/// value end), so that the buffer can be split off and the values share it instead of copying.
+pub(crate) type Span = [usize; 4];
+
+/// A parsed head's status line and length; its header lines are in the spans.
 struct RawHead {
     len: usize,
     status: u16,
     http10: bool,
-    /// (name start, name end, value start, value end) of each header line.
-    spans: Vec<[usize; 4]>,
 }
 
 fn parse_with<'b>(
     buf: &'b [u8],
     headers: &mut [httparse::Header<'b>],
+    spans: &mut Vec<Span>,
 ) -> Result<Option<RawHead>, HeadError> {
     let mut response = httparse::Response::new(headers);
     let len = match response.parse(buf).map_err(HeadError::Syntax)? {
@@ -140,35 +153,58 @@ fn parse_with<'b>(
     };
     let base = buf.as_ptr() as usize;
     let offset = |s: &[u8]| s.as_ptr() as usize - base;
-    let spans = response
-        .headers
-        .iter()
-        .map(|h| {
-            let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
-            [name, name + h.name.len(), value, value + h.value.len()]
-        })
-        .collect();
+    spans.clear();
+    spans.extend(response.headers.iter().map(|h| {
+        let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
+        [name, name + h.name.len(), value, value + h.value.len()]
+    }));
     Ok(Some(RawHead {
         len,
         status: response.code.unwrap_or(0),
         http10: response.version == Some(0),
-        spans,
     }))
 }
 
-fn build(buf: &mut BytesMut, raw: RawHead, request_was_head: bool) -> Result<Head, HeadError> {
+fn build(
+    buf: &mut BytesMut,
+    raw: RawHead,
+    spans: &[Span],
+    request_was_head: bool,
+) -> Result<Head, HeadError> {
     let status = StatusCode::from_u16(raw.status).map_err(|_| HeadError::Status(raw.status))?;
     let bytes: Bytes = buf.split_to(raw.len).freeze();
-    let mut headers = HeaderMap::with_capacity(raw.spans.len());
-    for [ns, ne, vs, ve] in raw.spans {
-        let name = HeaderName::from_bytes(&bytes[ns..ne])
-            .map_err(|_| HeadError::Header(String::from_utf8_lossy(&bytes[ns..ne]).into_owned()))?;
+    let lines = Lines { bytes: &bytes, spans };
+    let framing = framing(&lines, status, request_was_head)?;
+    let has_coding = lines.values(b"transfer-encoding").next().is_some();
+    let keep_alive = !matches!(framing, Framing::UntilClose)
+        && if raw.http10 {
+            lines.tokens(b"connection").any(|t| t.eq_ignore_ascii_case(b"keep-alive"))
+        } else {
+            !lines.tokens(b"connection").any(|t| t.eq_ignore_ascii_case(b"close"))
+        };
+    // Headers `Connection` names besides these two are hop-by-hop too.
+    let names_more = lines.tokens(b"connection").any(|t| {
+        !t.is_empty() && !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive")
+    });
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for &[ns, ne, vs, ve] in spans {
+        let raw_name = &bytes[ns..ne];
+        let name = HeaderName::from_bytes(raw_name)
+            .map_err(|_| HeadError::Header(String::from_utf8_lossy(raw_name).into_owned()))?;
+        // Hop-by-hop headers were for this connection: read above, never forwarded, so the
+        // forwarding step's own stripping finds nothing to do.
+        if is_hop_by_hop(&name)
+            // With a transfer coding the length is the coding's (RFC 9112 §6.3), and a
+            // `Content-Length` passed on would contradict the body the client gets.
+            || (has_coding && name == header::CONTENT_LENGTH)
+            || (names_more && lines.tokens(b"connection").any(|t| t.eq_ignore_ascii_case(raw_name)))
+        {
+            continue;
+        }
         let value = HeaderValue::from_maybe_shared(bytes.slice(vs..ve))
             .map_err(|_| HeadError::Header(name.as_str().to_owned()))?;
         headers.append(name, value);
     }
-    let framing = framing(&headers, status, request_was_head)?;
-    let keep_alive = !matches!(framing, Framing::UntilClose) && keeps_alive(&headers, raw.http10);
     let mut parts = http::Response::new(()).into_parts().0;
     parts.status = status;
     parts.version = if raw.http10 { Version::HTTP_10 } else { Version::HTTP_11 };
@@ -176,20 +212,41 @@ fn build(buf: &mut BytesMut, raw: RawHead, request_was_head: bool) -> Result<Hea
     Ok(Head { parts, framing, keep_alive })
 }
 
+/// A head's header lines still as bytes, for what the connection itself needs to know.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    spans: &'a [Span],
+}
+
+impl<'a> Lines<'a> {
+    /// The values of the header `name` (lower case), in order.
+    fn values(&self, name: &'static [u8]) -> impl DoubleEndedIterator<Item = &'a [u8]> + 'a {
+        let bytes = self.bytes;
+        self.spans
+            .iter()
+            .filter(move |s| bytes[s[0]..s[1]].eq_ignore_ascii_case(name))
+            .map(move |s| &bytes[s[2]..s[3]])
+    }
+
+    /// The comma-separated elements of every `name` header.
+    fn tokens(&self, name: &'static [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.values(name).flat_map(|v| v.split(|&b| b == b',').map(<[u8]>::trim_ascii))
+    }
+}
+
 /// RFC 9112 §6.3: no body after HEAD, 204 and 304; chunked when it is the last transfer
 /// coding; any other transfer coding runs until close; else `Content-Length` (every copy the
 /// same, as Go requires); else until close.
 fn framing(
-    headers: &HeaderMap,
+    lines: &Lines<'_>,
     status: StatusCode,
     request_was_head: bool,
 ) -> Result<Framing, HeadError> {
     if request_was_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok(Framing::Length(0));
     }
-    if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+    if let Some(last) = lines.values(b"transfer-encoding").next_back() {
         let chunked = last
-            .as_bytes()
             .rsplit(|&b| b == b',')
             .next()
             .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"));
@@ -200,10 +257,9 @@ fn framing(
         });
     }
     let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        let text = value.as_bytes().trim_ascii();
-        let bad =
-            || HeadError::ContentLength(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    for value in lines.values(b"content-length") {
+        let text = value.trim_ascii();
+        let bad = || HeadError::ContentLength(String::from_utf8_lossy(value).into_owned());
         if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
@@ -216,23 +272,12 @@ fn framing(
     Ok(length.map_or(Framing::UntilClose, Framing::Length))
 }
 
-/// HTTP/1.1 keeps the connection unless `Connection: close`; HTTP/1.0 only with
-/// `Connection: keep-alive`.
-fn keeps_alive(headers: &HeaderMap, http10: bool) -> bool {
-    let has = |token: &[u8]| {
-        headers.get_all(header::CONNECTION).iter().any(|v| {
-            v.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-        })
-    };
-    if http10 { has(b"keep-alive") } else { !has(b"close") }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(text: &str, head: bool) -> Result<Option<Head>, HeadError> {
-        parse_response(&mut BytesMut::from(text), head)
+        parse_response(&mut BytesMut::from(text), head, &mut Vec::new())
     }
 
     #[test]
@@ -254,7 +299,8 @@ mod tests {
     #[test]
     fn response_head_with_length_keeps_the_body_start() {
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhel");
-        let head = parse_response(&mut buf, false).expect("valid").expect("complete");
+        let head =
+            parse_response(&mut buf, false, &mut Vec::new()).expect("valid").expect("complete");
         assert_eq!(head.parts.status, StatusCode::OK);
         assert_eq!(head.parts.headers["x-a"], "b");
         assert!(matches!(head.framing, Framing::Length(5)));
@@ -322,6 +368,33 @@ mod tests {
     }
 
     #[test]
+    fn hop_by_hop_headers_stay_with_the_connection() {
+        let head = parse(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=5\r\n\
+             X-Private: 1\r\nTransfer-Encoding: chunked\r\nUpgrade: h2c\r\nX-Public: 2\r\n\r\n",
+            false,
+        )
+        .expect("valid")
+        .expect("complete");
+        let names: Vec<&str> = head.parts.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-public"]);
+        assert!(matches!(head.framing, Framing::Chunked(_)));
+        assert!(head.keep_alive);
+    }
+
+    #[test]
+    fn a_transfer_coding_drops_the_content_length() {
+        let head = parse(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n",
+            false,
+        )
+        .expect("valid")
+        .expect("complete");
+        assert!(head.parts.headers.get(header::CONTENT_LENGTH).is_none());
+        assert!(matches!(head.framing, Framing::Chunked(_)));
+    }
+
+    #[test]
     fn bad_heads_are_refused() {
         assert!(matches!(
             parse("HTTP/1.1 101 Switching\r\n\r\n", false),
@@ -340,5 +413,8 @@ mod tests {
             parse(&format!("HTTP/1.1 200 OK\r\n{huge}"), false),
             Err(HeadError::TooLarge)
         ));
+        // The same head complete in one buffer.
+        let whole = format!("HTTP/1.1 200 OK\r\n{huge}\r\n\r\n");
+        assert!(matches!(parse(&whole, false), Err(HeadError::TooLarge)));
     }
 }

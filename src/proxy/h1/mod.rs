@@ -37,6 +37,8 @@ pub struct Conn {
     read: BytesMut,
     /// The request head being written; kept to spare an allocation per request.
     write: Vec<u8>,
+    /// Scratch for parsing response heads, kept for the same reason.
+    spans: Vec<head::Span>,
 }
 
 /// Why an exchange failed (the client gets a 502).
@@ -74,7 +76,7 @@ impl ExchangeError {
 
 impl Conn {
     pub fn new(io: TcpStream) -> Conn {
-        Conn { io, read: BytesMut::new(), write: Vec::new() }
+        Conn { io, read: BytesMut::new(), write: Vec::new(), spans: Vec::new() }
     }
 
     /// Still usable after lying idle: the server has neither closed it nor sent anything
@@ -97,7 +99,8 @@ impl Conn {
         let request_was_head = req.method == http::Method::HEAD;
         loop {
             if !self.read.is_empty()
-                && let Some(head) = head::parse_response(&mut self.read, request_was_head)?
+                && let Some(head) =
+                    head::parse_response(&mut self.read, request_was_head, &mut self.spans)?
             {
                 return Ok(head);
             }
