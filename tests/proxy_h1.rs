@@ -1,0 +1,721 @@
+//! tollgate's own HTTP/1.1 client (`src/proxy/h1`), which forwards requests without a body, end
+//! to end against raw TCP backends that answer exact bytes: body framing (chunked in pieces,
+//! length, until close, none), interim responses, connection reuse and its limits, malformed
+//! answers, stale pooled connections, the request head servers receive, and trailers.
+//!
+//! Every backend and client socket read has a timeout, so a hang fails the test instead of
+//! blocking it.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::sleep;
+use std::time::Duration;
+
+use crate::util::http::{Resp, parse};
+use crate::util::{Setup, Tollgate};
+
+const STATIC: &str = r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:{port:web}"
+providers:
+  file:
+    filename: "{dir}/dynamic.yml"
+    watch: false
+log:
+  level: DEBUG
+"#;
+
+/// How long a backend or client waits on a read before giving up (a failure, not a hang).
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Between the pieces a backend writes slowly: long enough for tollgate to read each alone.
+const PAUSE: Duration = Duration::from_millis(15);
+
+/// Routers `PathPrefix(/NAME)` → service NAME → one server, for each (name, server URL).
+fn routes(list: &[(&str, &str)]) -> String {
+    let mut routers = String::new();
+    let mut services = String::new();
+    for (name, url) in list {
+        routers.push_str(&format!(
+            "    {name}:\n      rule: \"PathPrefix(`/{name}`)\"\n      service: {name}\n"
+        ));
+        services.push_str(&format!(
+            "    {name}:\n      loadBalancer:\n        servers:\n          - url: \"{url}\"\n"
+        ));
+    }
+    format!("http:\n  routers:\n{routers}  services:\n{services}")
+}
+
+fn start(dynamic: &str) -> Tollgate {
+    Tollgate::start(Setup::new(STATIC, dynamic))
+}
+
+/// A backend on 127.0.0.1 that speaks raw bytes: `script` runs once per accepted connection, in
+/// a thread of its own.
+struct RawBackend {
+    addr: String,
+    accepted: Arc<AtomicUsize>,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+/// One connection accepted by a [`RawBackend`].
+struct Peer {
+    stream: TcpStream,
+    /// 0 for the backend's first connection, 1 for the next...
+    index: usize,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl Peer {
+    /// The next request head (the requests of these tests have no body), recorded; `None` when
+    /// tollgate closed the connection or sent nothing within the timeout.
+    fn next_request(&mut self) -> Option<String> {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match self.stream.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return None,
+            }
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        self.heads.lock().expect("heads").push(text.clone());
+        Some(text)
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes);
+        let _ = self.stream.flush();
+    }
+
+    /// Write each piece on its own, pausing between them.
+    fn send_slowly(&mut self, pieces: &[&[u8]]) {
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                sleep(PAUSE);
+            }
+            self.send(piece);
+        }
+    }
+
+    /// Keep the connection open until tollgate closes it (or the timeout), reading and
+    /// recording whatever requests come; answers none.
+    fn hold(&mut self) {
+        while self.next_request().is_some() {}
+    }
+}
+
+impl RawBackend {
+    fn start(script: impl Fn(Peer) + Send + Sync + 'static) -> RawBackend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind raw backend");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(script);
+        let (counter, recorded) = (accepted.clone(), heads.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let index = counter.fetch_add(1, Ordering::SeqCst);
+                stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+                stream.set_write_timeout(Some(IO_TIMEOUT)).expect("write timeout");
+                let peer = Peer { stream, index, heads: recorded.clone() };
+                let script = script.clone();
+                std::thread::spawn(move || script(peer));
+            }
+        });
+        RawBackend { addr, accepted, heads }
+    }
+
+    /// Keep-alive: every request on every connection is answered `answer(head)`.
+    fn answering(answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> RawBackend {
+        RawBackend::start(move |mut peer| {
+            while let Some(head) = peer.next_request() {
+                let reply = answer(&head);
+                peer.send(&reply);
+            }
+        })
+    }
+
+    /// Every request answered with the same bytes, the connection kept open.
+    fn always(reply: &'static [u8]) -> RawBackend {
+        RawBackend::answering(move |_| reply.to_vec())
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("heads").clone()
+    }
+}
+
+/// At most 300 bytes of `bytes`, for assertion messages.
+fn short(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
+    if bytes.len() > 300 { format!("{text}... ({} bytes)", bytes.len()) } else { text }
+}
+
+/// The path in a request head's request line.
+fn path_of(head: &str) -> &str {
+    head.split(' ').nth(1).unwrap_or("")
+}
+
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/// What the client read from tollgate, until tollgate ended the connection.
+struct Reply {
+    bytes: Vec<u8>,
+}
+
+impl Reply {
+    fn resp(&self) -> Resp {
+        parse(&self.bytes)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Send `request` (exact bytes) to tollgate and read until it closes the connection, which it
+/// must do within the timeout (every request here says `Connection: close`, and a response
+/// tollgate cuts short ends the connection).
+fn exchange(tg: &Tollgate, request: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(tg.addr()).expect("connect to tollgate");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
+    stream.write_all(request).expect("write request");
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            // A reset also ends the response: what was read is what the client got.
+            Err(err) if err.kind() == ErrorKind::ConnectionReset => break,
+            Err(err) => panic!(
+                "tollgate neither finished nor closed within {IO_TIMEOUT:?} ({err}); read so far: {:?}",
+                String::from_utf8_lossy(&bytes)
+            ),
+        }
+    }
+    Reply { bytes }
+}
+
+/// `METHOD path` with `Connection: close` and extra header lines.
+fn send(tg: &Tollgate, method: &str, path: &str, headers: &[&str]) -> Reply {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test.local\r\n");
+    for line in headers {
+        req.push_str(line);
+        req.push_str("\r\n");
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    exchange(tg, req.as_bytes())
+}
+
+fn get(tg: &Tollgate, path: &str) -> Reply {
+    send(tg, "GET", path, &[])
+}
+
+/// A good answer through another router and backend: tollgate still serves after a failure.
+fn assert_still_serves(tg: &Tollgate, good: &RawBackend) {
+    let before = good.heads().len();
+    let reply = get(tg, "/good");
+    let resp = reply.resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"), "{}", reply.text());
+    assert_eq!(good.heads().len(), before + 1);
+}
+
+#[test]
+fn chunked_body_in_pieces_arrives_whole_and_the_connection_is_reused() {
+    let backend = RawBackend::start(|mut peer| {
+        while let Some(head) = peer.next_request() {
+            if path_of(&head) == "/app/first" {
+                peer.send_slowly(&[
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    b"5\r\nhel",
+                    b"lo\r\n1",
+                    // The rest of the size line `10;x=y` split in the middle, with an extension.
+                    b"0;x=y\r\n0123456789abcdef\r\n3;a=b;c=\"d\"",
+                    b"\r\nxyz\r",
+                    b"\n0\r\n",
+                    b"\r\n",
+                ]);
+            } else {
+                peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nsecond\r\n0\r\n\r\n");
+            }
+        }
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    let reply = get(&tg, "/app/first");
+    let resp = reply.resp();
+    assert_eq!(resp.status, 200, "{}", reply.text());
+    assert_eq!(resp.text(), "hello0123456789abcdefxyz");
+    assert_eq!(resp.header("content-type"), Some("text/plain"));
+    assert_eq!(resp.header("transfer-encoding"), Some("chunked"), "length unknown: re-chunked");
+    assert!(reply.bytes.ends_with(b"\r\n0\r\n\r\n"), "complete chunked body: {}", reply.text());
+
+    let second = get(&tg, "/app/second").resp();
+    assert_eq!((second.status, second.text().as_str()), (200, "second"));
+    assert_eq!(backend.heads().len(), 2);
+    assert_eq!(backend.accepted(), 1, "the chunked body's end returned the connection to the pool");
+}
+
+#[test]
+fn interim_responses_are_skipped() {
+    let backend = RawBackend::always(
+        b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n\
+          HTTP/1.1 100 Continue\r\n\r\n\
+          HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nfinal",
+    );
+    let tg = start(&routes(&[("app", &backend.url())]));
+    for _ in 0..2 {
+        let reply = get(&tg, "/app");
+        assert!(reply.bytes.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", reply.text());
+        let resp = reply.resp();
+        assert_eq!(resp.text(), "final");
+        assert_eq!(resp.header("x-final"), Some("yes"));
+        assert_eq!(resp.header("content-length"), Some("5"));
+        assert_eq!(resp.header("link"), None, "the interim answer's headers stay there");
+    }
+    assert_eq!(backend.accepted(), 1, "reused after the final response");
+}
+
+#[test]
+fn head_response_has_no_body_and_the_connection_is_reused() {
+    let backend = RawBackend::answering(|head| {
+        if head.starts_with("HEAD ") {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Head: 1\r\n\r\n".to_vec()
+        } else {
+            OK.to_vec()
+        }
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    let reply = send(&tg, "HEAD", "/app", &[]);
+    let resp = reply.resp();
+    assert_eq!(resp.status, 200, "{}", reply.text());
+    assert_eq!(resp.header("content-length"), Some("1000"));
+    assert_eq!(resp.header("x-head"), Some("1"));
+    assert!(resp.body.is_empty(), "no body after HEAD: {}", reply.text());
+
+    let resp = get(&tg, "/app").resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+    assert!(backend.heads()[0].starts_with("HEAD /app HTTP/1.1\r\n"));
+    assert_eq!(backend.accepted(), 1, "the HEAD response freed the connection at once");
+}
+
+#[test]
+fn no_content_and_not_modified_have_no_body_and_the_connection_is_reused() {
+    let backend = RawBackend::answering(|head| match path_of(head) {
+        "/app/204" => b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n".to_vec(),
+        // A 304 may carry the length the full response would have: it still has no body.
+        "/app/304" => {
+            b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 42\r\n\r\n".to_vec()
+        }
+        _ => OK.to_vec(),
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    let reply = get(&tg, "/app/204");
+    let resp = reply.resp();
+    assert_eq!(resp.status, 204, "{}", reply.text());
+    assert_eq!(resp.header("x-a"), Some("1"));
+    assert!(resp.body.is_empty(), "{}", reply.text());
+
+    let reply = get(&tg, "/app/304");
+    let resp = reply.resp();
+    assert_eq!(resp.status, 304, "{}", reply.text());
+    assert_eq!(resp.header("etag"), Some("\"v1\""));
+    assert!(resp.body.is_empty(), "{}", reply.text());
+
+    let resp = get(&tg, "/app/ok").resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+    assert_eq!(backend.heads().len(), 3);
+    assert_eq!(backend.accepted(), 1);
+}
+
+#[test]
+fn body_until_close_arrives_whole_and_the_connection_is_not_reused() {
+    let backend = RawBackend::start(|mut peer| {
+        if peer.next_request().is_some() {
+            peer.send_slowly(&[
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil ",
+                b"the server ",
+                b"closes",
+            ]);
+        }
+        // Dropping the stream closes it: the body's end.
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    for _ in 0..2 {
+        let reply = get(&tg, "/app");
+        let resp = reply.resp();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "until the server closes"));
+        assert_eq!(resp.header("content-length"), None);
+    }
+    assert_eq!(backend.accepted(), 2, "a connection that ended the body cannot be reused");
+}
+
+#[test]
+fn connection_close_from_the_server_is_honoured() {
+    // The backend would answer a second request on the same connection: only tollgate's
+    // respect for `Connection: close` makes it open a new one.
+    let backend =
+        RawBackend::always(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+    let tg = start(&routes(&[("app", &backend.url())]));
+    for _ in 0..2 {
+        let resp = get(&tg, "/app").resp();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+    }
+    assert_eq!(backend.heads().len(), 2);
+    assert_eq!(backend.accepted(), 2);
+}
+
+#[test]
+fn a_server_sending_more_than_the_body_is_not_reused() {
+    // Bytes after the announced length would be read as the next response: the connection is
+    // dropped, not pooled, and the client gets exactly the announced body.
+    let backend = RawBackend::always(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA");
+    let tg = start(&routes(&[("app", &backend.url())]));
+    for round in 1..=2 {
+        let resp = get(&tg, "/app").resp();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "hello"));
+        assert_eq!(backend.accepted(), round);
+    }
+}
+
+#[test]
+fn http10_connections_are_reused_only_with_keep_alive() {
+    let plain = RawBackend::always(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let kept = RawBackend::always(
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\nkept",
+    );
+    let tg = start(&routes(&[("plain", &plain.url()), ("kept", &kept.url())]));
+    for _ in 0..2 {
+        let reply = get(&tg, "/plain");
+        // The client gets tollgate's version, not the server's.
+        assert!(reply.bytes.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", reply.text());
+        assert_eq!(reply.resp().text(), "ok");
+        let reply = get(&tg, "/kept");
+        assert!(reply.bytes.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", reply.text());
+        let resp = reply.resp();
+        assert_eq!(resp.text(), "kept");
+        assert_ne!(resp.header("connection"), Some("keep-alive"), "hop-by-hop: not forwarded");
+    }
+    assert_eq!(plain.accepted(), 2, "HTTP/1.0 without keep-alive: one connection per request");
+    assert_eq!(kept.accepted(), 1, "HTTP/1.0 with Connection: keep-alive: reused");
+}
+
+/// The backend answers `reply` to the first request, then keeps the connection open (or closes
+/// it when `close`): the client gets 502 Bad Gateway, the broken connection is not reused, and
+/// tollgate keeps serving other routes.
+fn assert_bad_gateway(reply: &'static [u8], close: bool) {
+    let bad = RawBackend::start(move |mut peer| {
+        if peer.next_request().is_some() {
+            peer.send(reply);
+            if !close {
+                peer.hold();
+            }
+        }
+    });
+    let good = RawBackend::always(OK);
+    let tg = start(&routes(&[("bad", &bad.url()), ("good", &good.url())]));
+    for round in 1..=2 {
+        let answer = get(&tg, "/bad");
+        let resp = answer.resp();
+        assert_eq!(
+            (resp.status, resp.text().as_str()),
+            (502, "Bad Gateway"),
+            "for {:?}: {}",
+            short(reply),
+            short(&answer.bytes)
+        );
+        assert_eq!(bad.accepted(), round, "a connection that failed is not reused");
+        assert_still_serves(&tg, &good);
+    }
+}
+
+#[test]
+fn garbage_status_line_is_bad_gateway() {
+    assert_bad_gateway(b"SPAM AND EGGS\r\n\r\n", false);
+}
+
+#[test]
+fn content_length_list_is_bad_gateway() {
+    assert_bad_gateway(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello!", false);
+}
+
+#[test]
+fn conflicting_content_lengths_are_bad_gateway() {
+    assert_bad_gateway(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        false,
+    );
+}
+
+#[test]
+fn unasked_switching_protocols_is_bad_gateway() {
+    assert_bad_gateway(
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        false,
+    );
+}
+
+#[test]
+fn server_closing_in_the_middle_of_the_head_is_bad_gateway() {
+    assert_bad_gateway(b"HTTP/1.1 200 OK\r\nContent-Le", true);
+}
+
+#[test]
+fn server_closing_before_answering_is_bad_gateway() {
+    assert_bad_gateway(b"", true);
+}
+
+#[test]
+fn response_head_over_400_kib_is_bad_gateway() {
+    // 1 MiB: refused whatever the sizes of tollgate's reads (see the ignored test below for a
+    // head just over the limit).
+    let huge =
+        format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok", "a".repeat(1 << 20));
+    assert_bad_gateway(huge.leak().as_bytes(), false);
+}
+
+#[test]
+#[ignore = "bug: a head over MAX_HEAD that completes within one read is accepted (src/proxy/h1/head.rs parse_response checks the size only while the head is partial)"]
+fn response_head_just_over_the_limit_is_bad_gateway() {
+    // MAX_HEAD is 8 KiB + 400 KiB = 417,792 bytes. A 420 KiB head written at once reaches
+    // tollgate in reads of up to the buffer's doubled capacity, and the read that crosses the
+    // limit also completes the head: accepted (200). So is 600 KiB of 103 Early Hints heads
+    // before a small final head, though MAX_HEAD is documented to include 1xx heads.
+    let huge = format!(
+        "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok",
+        "a".repeat(420 << 10)
+    );
+    assert_bad_gateway(huge.leak().as_bytes(), false);
+    let mut hints =
+        format!("HTTP/1.1 103 Early Hints\r\nLink: <{}>\r\n\r\n", "a".repeat(10 << 10)).repeat(60);
+    hints.push_str("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    assert_bad_gateway(hints.leak().as_bytes(), false);
+}
+
+#[test]
+fn bad_chunk_size_cuts_the_response_short() {
+    let bad = RawBackend::start(|mut peer| {
+        if peer.next_request().is_some() {
+            peer.send_slowly(&[
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                b"zz\r\nmore\r\n0\r\n\r\n",
+            ]);
+            peer.hold();
+        }
+    });
+    let good = RawBackend::always(OK);
+    let tg = start(&routes(&[("bad", &bad.url()), ("good", &good.url())]));
+    for round in 1..=2 {
+        let reply = get(&tg, "/bad");
+        // The head had gone to the client already: it gets the 200 and the chunk before the bad
+        // size line, then tollgate closes the connection without the terminating chunk, so the
+        // client can tell the body is incomplete.
+        let resp = reply.resp();
+        assert_eq!(resp.status, 200, "{}", reply.text());
+        assert_eq!(resp.header("transfer-encoding"), Some("chunked"));
+        let body_start = reply.text().find("\r\n\r\n").expect("head") + 4;
+        assert_eq!(&reply.text()[body_start..], "5\r\nhello\r\n", "no terminating chunk");
+        assert_eq!(bad.accepted(), round, "the broken connection is not reused");
+        assert_still_serves(&tg, &good);
+    }
+}
+
+#[test]
+fn server_closing_before_the_content_length_is_complete_truncates_the_response() {
+    let bad = RawBackend::start(|mut peer| {
+        if peer.next_request().is_some() {
+            peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+            sleep(PAUSE);
+        }
+    });
+    let good = RawBackend::always(OK);
+    let tg = start(&routes(&[("bad", &bad.url()), ("good", &good.url())]));
+    for round in 1..=2 {
+        let reply = get(&tg, "/bad");
+        // The client was promised 10 bytes, gets 5, and then the end of the connection.
+        let resp = reply.resp();
+        assert_eq!(resp.status, 200, "{}", reply.text());
+        assert_eq!(resp.header("content-length"), Some("10"));
+        assert_eq!(resp.text(), "hello");
+        assert_eq!(bad.accepted(), round);
+        assert_still_serves(&tg, &good);
+    }
+}
+
+#[test]
+fn stale_pooled_connections_are_replaced() {
+    // The server closes each connection silently 20 ms after its answer: when the next request
+    // comes 100 ms later, the pooled connection is dead. GET and a POST without a body both go
+    // out on a fresh connection and succeed.
+    let backend = RawBackend::start(|mut peer| {
+        if peer.next_request().is_some() {
+            peer.send(OK);
+            sleep(Duration::from_millis(20));
+        }
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    let resp = get(&tg, "/app/1").resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+    sleep(Duration::from_millis(100));
+    let resp = get(&tg, "/app/2").resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+    assert_eq!(backend.accepted(), 2);
+    sleep(Duration::from_millis(100));
+    let reply = send(&tg, "POST", "/app/3", &["Content-Length: 0"]);
+    let resp = reply.resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"), "{}", reply.text());
+    assert_eq!(backend.accepted(), 3);
+    let heads = backend.heads();
+    assert_eq!(heads.len(), 3, "each request reached the server once: {heads:?}");
+    assert!(heads[2].starts_with("POST /app/3 HTTP/1.1\r\n"), "{}", heads[2]);
+    assert!(heads[2].contains("\r\nContent-Length: 0\r\n"), "{}", heads[2]);
+}
+
+#[test]
+fn requests_the_server_closed_on_are_retried_only_when_repeatable() {
+    // Each connection answers its first request; on its second, the server reads it and closes
+    // without answering (an idle timeout racing the request). GET is sent again on a new
+    // connection; a POST is not (502), unless it carries an idempotency key, as in Go.
+    let backend = RawBackend::start(|mut peer| {
+        if peer.next_request().is_some() {
+            let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{}", peer.index);
+            peer.send(answer.as_bytes());
+            // The second request is read (and recorded), then the connection closes.
+            let _ = peer.next_request();
+        }
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    let resp = get(&tg, "/app/1").resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "0"));
+    let resp = get(&tg, "/app/2").resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "1"), "retried on connection 1");
+    assert_eq!(backend.accepted(), 2);
+
+    let resp = send(&tg, "POST", "/app/3", &["Content-Length: 0"]).resp();
+    assert_eq!((resp.status, resp.text().as_str()), (502, "Bad Gateway"), "POST is not repeated");
+    assert_eq!(backend.accepted(), 2);
+
+    let key = ["Content-Length: 0", "Idempotency-Key: k1"];
+    let resp = send(&tg, "POST", "/app/4", &key).resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "2"), "a new connection");
+    let resp = send(&tg, "POST", "/app/5", &key).resp();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "3"), "retried with a key");
+    assert_eq!(backend.accepted(), 4);
+    let paths: Vec<String> = backend.heads().iter().map(|h| path_of(h).to_owned()).collect();
+    assert_eq!(paths, ["/app/1", "/app/2", "/app/2", "/app/3", "/app/4", "/app/5", "/app/5"]);
+}
+
+/// `x-forwarded-for` → `X-Forwarded-For`.
+fn title_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
+#[test]
+fn the_server_receives_a_clean_http11_request_head() {
+    let backend = RawBackend::always(OK);
+    let tg = start(&routes(&[("path", &backend.url())]));
+    let reply = exchange(
+        &tg,
+        b"GET /path?q=1 HTTP/1.1\r\nHost: example.test\r\nuser-agent: probe\r\n\
+          x-custom-thing: v\r\nX-Forwarded-For: 203.0.113.9\r\nTE: trailers\r\n\
+          Keep-Alive: timeout=5\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n\r\n",
+    );
+    assert_eq!(reply.resp().status, 200, "{}", reply.text());
+    let heads = backend.heads();
+    assert_eq!(heads.len(), 1);
+    let head = &heads[0];
+    let mut lines =
+        head.strip_suffix("\r\n\r\n").expect("head ends with a blank line").split("\r\n");
+    assert_eq!(lines.next(), Some("GET /path?q=1 HTTP/1.1"));
+    let fields: Vec<(&str, &str)> =
+        lines.map(|l| l.split_once(": ").unwrap_or_else(|| panic!("{l:?} in {head}"))).collect();
+    for (name, _) in &fields {
+        assert_eq!(*name, title_case(name), "header names are title-cased: {head}");
+    }
+    let values = |name: &str| -> Vec<&str> {
+        fields.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).collect()
+    };
+    assert_eq!(values("Host"), ["example.test"]);
+    assert_eq!(values("User-Agent"), ["probe"]);
+    assert_eq!(values("X-Custom-Thing"), ["v"]);
+    // 127.0.0.1 is not a trusted proxy: forwarded headers are replaced, not appended to.
+    assert_eq!(values("X-Forwarded-For"), ["127.0.0.1"]);
+    assert_eq!(values("X-Real-Ip"), ["127.0.0.1"]);
+    assert_eq!(values("X-Forwarded-Host"), ["example.test"]);
+    assert_eq!(values("X-Forwarded-Proto"), ["http"]);
+    // Go's proxy keeps exactly `TE: trailers` of the hop-by-hop headers.
+    assert_eq!(values("Te"), ["trailers"]);
+    for hop in ["X-Hop", "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length"] {
+        assert!(values(hop).is_empty(), "{hop} must not reach the server: {head}");
+    }
+}
+
+#[test]
+fn response_trailers_are_not_passed_to_the_client() {
+    // The server announces and sends a trailer; the client says it accepts trailers. tollgate
+    // strips `Trailer` from the response as a hop-by-hop header, and hyper's server writes
+    // only trailers a `Trailer` header announced: the client gets the body intact and the
+    // terminating chunk without the trailer. (Traefik, through Go, passes trailers on.)
+    let backend = RawBackend::always(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n\
+          5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n",
+    );
+    let tg = start(&routes(&[("app", &backend.url())]));
+    for _ in 0..2 {
+        let reply = send(&tg, "GET", "/app", &["TE: trailers"]);
+        let resp = reply.resp();
+        assert_eq!((resp.status, resp.text().as_str()), (200, "hello"), "{}", reply.text());
+        assert_eq!(resp.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(resp.header("trailer"), None);
+        assert!(reply.bytes.ends_with(b"\r\n5\r\nhello\r\n0\r\n\r\n"), "{}", reply.text());
+        assert!(!reply.text().contains("X-Checksum"), "{}", reply.text());
+    }
+    assert!(backend.heads()[0].contains("\r\nTe: trailers\r\n"), "{}", backend.heads()[0]);
+    assert_eq!(backend.accepted(), 1, "the trailers ended the body: connection reused");
+}
+
+#[test]
+#[ignore = "bug: with Transfer-Encoding: chunked, the server's Content-Length is forwarded (src/proxy/h1/head.rs build/framing keep it)"]
+fn chunked_response_with_a_content_length_is_forwarded_without_it() {
+    // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, and an intermediary must
+    // remove the Content-Length before forwarding (Go's client deletes it). tollgate decodes
+    // the chunks but keeps `Content-Length: 3`: hyper's server then writes 3 bytes of the
+    // 5-byte body, a silently truncated response ("hel"); with `Content-Length: 10` the body
+    // falls short of the length and the client gets nothing at all.
+    for length in [3, 10] {
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: {length}\r\n\r\n\
+             5\r\nhello\r\n0\r\n\r\n"
+        );
+        let backend = RawBackend::always(reply.leak().as_bytes());
+        let tg = start(&routes(&[("app", &backend.url())]));
+        let reply = get(&tg, "/app");
+        assert!(
+            reply.bytes.starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "length {length}: {}",
+            reply.text()
+        );
+        let resp = reply.resp();
+        assert_eq!(resp.text(), "hello", "length {length}: {}", reply.text());
+        assert_eq!(resp.header("content-length"), None, "length {length}");
+    }
+}
