@@ -1,7 +1,7 @@
 //! Forwarding one request to one server: the outbound request as Go's reverse proxy (Traefik's)
 //! builds it, the response with hop-by-hop headers removed, and protocol upgrades relayed.
 
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode, Version, request};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -80,10 +80,24 @@ pub(super) async fn forward(
         Sent::Hyper(response, _) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return relay_upgrade(response, client_upgrade, upgrade.is_some());
         }
-        Sent::Hyper(response, lease) => response.map(|body| ResponseBody::from_server(body, lease)),
+        Sent::Hyper(mut response, lease) => {
+            // hyper's client decodes `chunked` but leaves a `Content-Length` beside it, which
+            // would contradict the body the client gets; Go's client drops it (h1 does too).
+            let headers = response.headers_mut();
+            if headers.contains_key(header::TRANSFER_ENCODING) {
+                headers.remove(header::CONTENT_LENGTH);
+            }
+            response.map(|body| ResponseBody::from_server(body, lease))
+        }
         Sent::Plain(response) => response.map(ResponseBody::Server),
     };
+    // Go's proxy strips `Trailer` with the hop-by-hop headers, then announces the server's
+    // trailers again (hyper's server only writes trailers a `Trailer` header announced).
+    let trailers = announced_trailers(response.headers_mut());
     strip_hop_by_hop(response.headers_mut());
+    for value in trailers {
+        response.headers_mut().append(header::TRAILER, value);
+    }
     // The client gets our HTTP version, not the server's (an HTTP/1.0 server behind us must not
     // turn the client's connection into HTTP/1.0).
     *response.version_mut() = Version::HTTP_11;
@@ -129,6 +143,14 @@ async fn send_through_hyper(
     }
     let (response, lease) = out.transport.send(&out.target.pool, server, outbound).await?;
     Ok(Sent::Hyper(response, Some(lease)))
+}
+
+/// The response's `Trailer` values, taken out of it.
+fn announced_trailers(headers: &mut HeaderMap) -> Vec<HeaderValue> {
+    match headers.entry(header::TRAILER) {
+        http::header::Entry::Occupied(entry) => entry.remove_entry_mult().1.collect(),
+        http::header::Entry::Vacant(_) => Vec::new(),
+    }
 }
 
 fn with_authority(uri: &http::Uri, host: &str) -> Option<http::Uri> {

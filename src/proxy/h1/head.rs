@@ -13,6 +13,9 @@ use crate::proxy::headers::is_hop_by_hop;
 /// buffer limit, what tollgate accepted before it spoke HTTP/1.1 to servers itself.
 pub(crate) const MAX_HEAD: usize = 8192 + 4096 * 100;
 
+/// Interim answers accepted before the final one (Go's client stops at 5).
+const MAX_INTERIM: usize = 5;
+
 /// Header lines parsed on the stack before falling back to the heap.
 const INLINE_HEADERS: usize = 64;
 
@@ -34,6 +37,10 @@ pub enum HeadError {
     ContentLength(String),
     #[error("the server switched protocols unasked")]
     UnaskedSwitch,
+    #[error("more than {MAX_INTERIM} interim (1xx) responses")]
+    TooManyInterim,
+    #[error("unsupported transfer coding {0:?}")]
+    TransferCoding(String),
 }
 
 /// How the response body ends.
@@ -104,6 +111,7 @@ pub(crate) fn parse_response(
     buf: &mut BytesMut,
     request_was_head: bool,
     spans: &mut Vec<Span>,
+    interim: &mut Interim,
 ) -> Result<Option<Head>, HeadError> {
     loop {
         let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
@@ -115,19 +123,37 @@ pub(crate) fn parse_response(
             other => other?,
         };
         let Some(raw) = parsed else {
-            return if buf.len() > MAX_HEAD { Err(HeadError::TooLarge) } else { Ok(None) };
+            return if interim.bytes + buf.len() > MAX_HEAD {
+                Err(HeadError::TooLarge)
+            } else {
+                Ok(None)
+            };
         };
         // A head may also arrive whole in one read larger than the limit.
-        if raw.len > MAX_HEAD {
+        if interim.bytes + raw.len > MAX_HEAD {
             return Err(HeadError::TooLarge);
         }
         match raw.status {
             101 => return Err(HeadError::UnaskedSwitch),
             // 100 Continue, 103 Early Hints...: interim, the real answer follows.
-            100..=199 => buf.advance(raw.len),
+            100..=199 => {
+                interim.count += 1;
+                if interim.count > MAX_INTERIM {
+                    return Err(HeadError::TooManyInterim);
+                }
+                interim.bytes += raw.len;
+                buf.advance(raw.len);
+            }
             _ => return build(buf, raw, spans, request_was_head).map(Some),
         }
     }
+}
+
+/// Interim (1xx) answers seen before the final one, across reads.
+#[derive(Debug, Default)]
+pub(crate) struct Interim {
+    count: usize,
+    bytes: usize,
 }
 
 /// Where one header line's name and value lie in the buffer (name start, name end, value start,
@@ -174,8 +200,10 @@ fn build(
     let status = StatusCode::from_u16(raw.status).map_err(|_| HeadError::Status(raw.status))?;
     let bytes: Bytes = buf.split_to(raw.len).freeze();
     let lines = Lines { bytes: &bytes, spans };
-    let framing = framing(&lines, status, request_was_head)?;
-    let has_coding = lines.values(b"transfer-encoding").next().is_some();
+    let framing = framing(&lines, status, raw.http10, request_was_head)?;
+    // Go's client drops `Content-Length` beside `chunked` (RFC 9112 §6.3): passed on, it would
+    // contradict the body the client gets. Ignored (HTTP/1.0) codings keep it.
+    let has_coding = matches!(framing, Framing::Chunked(_));
     let keep_alive = !matches!(framing, Framing::UntilClose)
         && if raw.http10 {
             lines.tokens(b"connection").any(|t| t.eq_ignore_ascii_case(b"keep-alive"))
@@ -193,9 +221,9 @@ fn build(
             .map_err(|_| HeadError::Header(String::from_utf8_lossy(raw_name).into_owned()))?;
         // Hop-by-hop headers were for this connection: read above, never forwarded, so the
         // forwarding step's own stripping finds nothing to do.
-        if is_hop_by_hop(&name)
-            // With a transfer coding the length is the coding's (RFC 9112 §6.3), and a
-            // `Content-Length` passed on would contradict the body the client gets.
+        // `Trailer` stays for the forwarding step, which announces the trailers again as Go's
+        // proxy does.
+        if (is_hop_by_hop(&name) && name != header::TRAILER)
             || (has_coding && name == header::CONTENT_LENGTH)
             || (names_more && lines.tokens(b"connection").any(|t| t.eq_ignore_ascii_case(raw_name)))
         {
@@ -234,27 +262,30 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// RFC 9112 §6.3: no body after HEAD, 204 and 304; chunked when it is the last transfer
-/// coding; any other transfer coding runs until close; else `Content-Length` (every copy the
-/// same, as Go requires); else until close.
+/// RFC 9112 §6.3 as Go's client reads it: no body after HEAD, 204 and 304; chunked when that is
+/// the transfer coding (any other is refused; HTTP/1.0 has none); else `Content-Length` (every
+/// copy the same); else until close.
 fn framing(
     lines: &Lines<'_>,
     status: StatusCode,
+    http10: bool,
     request_was_head: bool,
 ) -> Result<Framing, HeadError> {
     if request_was_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok(Framing::Length(0));
     }
-    if let Some(last) = lines.values(b"transfer-encoding").next_back() {
-        let chunked = last
-            .rsplit(|&b| b == b',')
-            .next()
-            .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        return Ok(if chunked {
-            Framing::Chunked(Chunked::default())
-        } else {
-            Framing::UntilClose
-        });
+    if !http10 && lines.values(b"transfer-encoding").next().is_some() {
+        let mut codings = lines.tokens(b"transfer-encoding");
+        return match (codings.next(), codings.next()) {
+            (Some(coding), None) if coding.eq_ignore_ascii_case(b"chunked") => {
+                Ok(Framing::Chunked(Chunked::default()))
+            }
+            _ => {
+                let all: Vec<&[u8]> = lines.values(b"transfer-encoding").collect();
+                let all = String::from_utf8_lossy(&all.join(&b","[..])).into_owned();
+                Err(HeadError::TransferCoding(all))
+            }
+        };
     }
     let mut length = None;
     for value in lines.values(b"content-length") {
@@ -277,7 +308,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str, head: bool) -> Result<Option<Head>, HeadError> {
-        parse_response(&mut BytesMut::from(text), head, &mut Vec::new())
+        parse_response(&mut BytesMut::from(text), head, &mut Vec::new(), &mut Interim::default())
     }
 
     #[test]
@@ -299,8 +330,9 @@ mod tests {
     #[test]
     fn response_head_with_length_keeps_the_body_start() {
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhel");
-        let head =
-            parse_response(&mut buf, false, &mut Vec::new()).expect("valid").expect("complete");
+        let head = parse_response(&mut buf, false, &mut Vec::new(), &mut Interim::default())
+            .expect("valid")
+            .expect("complete");
         assert_eq!(head.parts.status, StatusCode::OK);
         assert_eq!(head.parts.headers["x-a"], "b");
         assert!(matches!(head.framing, Framing::Length(5)));
@@ -321,6 +353,26 @@ mod tests {
     }
 
     #[test]
+    fn interim_answers_are_bounded_in_number_and_size() {
+        let five = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(5);
+        assert!(
+            parse(&format!("{five}HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), false).is_ok()
+        );
+        let six = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(6);
+        let refused = parse(&format!("{six}HTTP/1.1 200 OK\r\n\r\n"), false);
+        assert!(matches!(refused, Err(HeadError::TooManyInterim)));
+        // Interim heads count toward the head limit, also across reads.
+        let big = format!("HTTP/1.1 103 Early Hints\r\nLink: {}\r\n\r\n", "x".repeat(MAX_HEAD / 2));
+        let (mut spans, mut interim) = (Vec::new(), Interim::default());
+        let mut buf = BytesMut::from(big.as_str());
+        assert!(matches!(parse_response(&mut buf, false, &mut spans, &mut interim), Ok(None)));
+        buf.extend_from_slice(big.as_bytes());
+        buf.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
+        let over = parse_response(&mut buf, false, &mut spans, &mut interim);
+        assert!(matches!(over, Err(HeadError::TooLarge)));
+    }
+
+    #[test]
     fn framing_follows_rfc_9112() {
         let framing =
             |text: &str, head: bool| parse(text, head).expect("valid").expect("complete").framing;
@@ -335,14 +387,22 @@ mod tests {
         ));
         assert!(matches!(
             framing(
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\nContent-Length: 9\r\n\r\n",
                 false
             ),
             Framing::Chunked(_)
         ));
+        for coding in ["gzip, chunked", "gzip", "chunked, chunked"] {
+            let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {coding}\r\n\r\n");
+            assert!(matches!(parse(&text, false), Err(HeadError::TransferCoding(_))), "{coding}");
+        }
+        // HTTP/1.0 has no transfer codings: the header is ignored.
         assert!(matches!(
-            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false),
-            Framing::UntilClose
+            framing(
+                "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n",
+                false
+            ),
+            Framing::Length(4)
         ));
         assert!(matches!(
             framing("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n", false),

@@ -97,10 +97,15 @@ impl Conn {
         head::encode_request(&req.method, target, &req.headers, &mut self.write);
         self.io.write_all(&self.write).await.map_err(ExchangeError::Write)?;
         let request_was_head = req.method == http::Method::HEAD;
+        let mut interim = head::Interim::default();
         loop {
             if !self.read.is_empty()
-                && let Some(head) =
-                    head::parse_response(&mut self.read, request_was_head, &mut self.spans)?
+                && let Some(head) = head::parse_response(
+                    &mut self.read,
+                    request_was_head,
+                    &mut self.spans,
+                    &mut interim,
+                )?
             {
                 return Ok(head);
             }
