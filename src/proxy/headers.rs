@@ -108,6 +108,9 @@ impl ForwardedPolicy {
     /// what must change (each lookup hashes the name, and these were 6% of a proxied request).
     pub fn apply(&self, headers: &mut HeaderMap, origin: &Origin<'_>) {
         let seen = Seen::scan(headers, !self.trusts(origin.peer));
+        // Up to six headers are added here and in the forwarding step: one growth of the map
+        // instead of one per doubling.
+        headers.reserve(6);
         for name in &seen.spoofed {
             headers.remove(name);
         }
@@ -240,10 +243,24 @@ fn forwarded_port(origin: &Origin<'_>, secure_proto: bool) -> HeaderValue {
 
 /// The port of `host:port` or `[v6]:port`, if any.
 pub fn host_port(host: &str) -> Option<&str> {
-    let after_bracket = host.rfind(']').map_or(0, |i| i + 1);
-    let colon = host[after_bracket..].rfind(':')? + after_bracket;
-    let port = &host[colon + 1..];
-    (!port.is_empty() && (after_bracket > 0 || !host[..colon].contains(':'))).then_some(port)
+    // One backward pass over the bytes (three `str` searches cost more on every request): the
+    // last `:` after any `]`; without brackets, a second `:` means an IPv6 address, no port.
+    let (mut colon, mut colons, mut bracketed) = (None, 0, false);
+    for (i, &b) in host.as_bytes().iter().enumerate().rev() {
+        match b {
+            b']' => {
+                bracketed = true;
+                break;
+            }
+            b':' => {
+                colons += 1;
+                colon.get_or_insert(i);
+            }
+            _ => {}
+        }
+    }
+    let port = &host[colon? + 1..];
+    (!port.is_empty() && (bracketed || colons == 1)).then_some(port)
 }
 
 /// Several `X-Forwarded-For` lines become one, comma separated, in order.
