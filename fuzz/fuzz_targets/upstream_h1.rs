@@ -4,14 +4,25 @@
 //! accepts, encoded again, decodes to the same data and trailers; and any data, chunked the way a
 //! server might (sizes in either case, leading zeros, extensions), decodes back to itself.
 //!
-//! Input starting with `HTTP/` is a whole response as it arrives on the connection: its heads
-//! (interim ones included, each up to a blank line) are skipped and what follows is decoded.
+//! Input starting with `HTTP/` is a whole response as it arrives on the connection: the response
+//! head parser (`src/proxy/h1/head.rs`) reads it in pieces of 1, 7 and all bytes and must come to
+//! the same head, error or need for more; then its heads (interim ones included, each up to a
+//! blank line) are skipped and what follows is decoded.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tollgate::proxy::chunked_fuzzing as decode;
+use tollgate::proxy::head_fuzzing as parse_head;
 
 fuzz_target!(|data: &[u8]| {
+    if data.starts_with(b"HTTP/") {
+        let request_was_head = data.len() % 2 == 1;
+        let whole = parse_head(data, request_was_head, data.len());
+        for piece in [1, 7] {
+            let split = parse_head(data, request_was_head, piece);
+            assert_eq!(whole, split, "parsing the head in pieces of {piece} differs");
+        }
+    }
     let mut body = data;
     while body.starts_with(b"HTTP/") {
         match body.windows(4).position(|w| w == b"\r\n\r\n") {

@@ -16,6 +16,8 @@ pub use framing::fuzzing as framing_fuzzing;
 mod h1;
 #[doc(hidden)]
 pub use h1::chunked::decode_in_pieces as chunked_fuzzing;
+#[doc(hidden)]
+pub use h1::head::parse_in_pieces as head_fuzzing;
 mod handler;
 mod hash;
 pub mod headers;

@@ -303,6 +303,35 @@ fn framing(
     Ok(length.map_or(Framing::UntilClose, Framing::Length))
 }
 
+/// Parse `input` as response heads fed `piece` bytes at a time, as reads would bring them: a
+/// summary of the outcome (the head, an error, or not complete), for the fuzz target, which
+/// checks that it does not depend on `piece`.
+#[doc(hidden)]
+pub fn parse_in_pieces(input: &[u8], request_was_head: bool, piece: usize) -> String {
+    let (mut buf, mut spans, mut interim) = (BytesMut::new(), Vec::new(), Interim::default());
+    let mut fed = 0;
+    loop {
+        let end = (fed + piece.max(1)).min(input.len());
+        buf.extend_from_slice(&input[fed..end]);
+        fed = end;
+        match parse_response(&mut buf, request_was_head, &mut spans, &mut interim) {
+            Ok(Some(head)) => {
+                return format!(
+                    "{} {:?} {:?} keep-alive {} rest {}",
+                    head.parts.status,
+                    head.parts.headers,
+                    head.framing,
+                    head.keep_alive,
+                    buf.len() + input.len() - fed
+                );
+            }
+            Err(err) => return format!("error: {err}"),
+            Ok(None) if fed == input.len() => return "incomplete".into(),
+            Ok(None) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
