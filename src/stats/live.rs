@@ -122,8 +122,11 @@ async fn save(engine: &Engine, dir: &Option<PathBuf>) -> Result<(), String> {
 
 /// Hits taken from the channel at a time.
 const BATCH: usize = 1024;
-/// Pause after a batch, for the next one to gather.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
+/// Pause after a batch, for the next one to gather. The batch is recorded on a proxy worker and
+/// waits in the channel meanwhile (~720 bytes a hit): at 40,000 requests/s, 20 ms made a
+/// 0.8 ms stall and 650 KiB of queue; 5 ms measured 2 MiB less peak RSS and a lower p99 at the
+/// same throughput (docs/PERFORMANCE.md), for 200 wake-ups a second.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Start the engine task on the current tokio runtime. `state_dir` `None` keeps stats in memory
 /// only (no snapshot, nothing restored).
