@@ -5,19 +5,7 @@ use std::time::Duration;
 
 use crate::util::backend::Backend;
 use crate::util::http::{get, parse, raw, request};
-use crate::util::{Setup, Tollgate};
-
-const STATIC: &str = r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:{port:web}"
-providers:
-  file:
-    filename: "{dir}/dynamic.yml"
-    watch: false
-log:
-  level: DEBUG
-"#;
+use crate::util::{FILE_PROVIDER_STATIC as STATIC, Setup, Tollgate};
 
 fn one_service(url: &str, extra_router: &str, extra_lb: &str) -> String {
     format!(

@@ -14,19 +14,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use crate::util::http::{Resp, parse};
-use crate::util::{Setup, Tollgate};
-
-const STATIC: &str = r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:{port:web}"
-providers:
-  file:
-    filename: "{dir}/dynamic.yml"
-    watch: false
-log:
-  level: DEBUG
-"#;
+use crate::util::{FILE_PROVIDER_STATIC as STATIC, Setup, Tollgate};
 
 /// How long a backend or client waits on a read before giving up (a failure, not a hang).
 const IO_TIMEOUT: Duration = Duration::from_secs(2);

@@ -11,16 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::util::backend::{Backend, websocket_accept};
-use crate::util::{Setup, Tollgate};
-
-const STATIC: &str = r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:{port:web}"
-providers:
-  file:
-    filename: "{dir}/dynamic.yml"
-"#;
+use crate::util::{FILE_PROVIDER_STATIC as STATIC, Setup, Tollgate};
 
 fn route_all_to(url: &str) -> String {
     format!(

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response, StatusCode};
+use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -116,6 +116,22 @@ impl Transport {
         server: &str,
         req: Request<RequestBody>,
     ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        let (mut response, lease) = self.send_on_pool(pool, server, req).await?;
+        // hyper decodes `chunked` but leaves a `Content-Length` beside it, which would contradict
+        // the body the client gets; Go's client drops it, as `h1` does while parsing.
+        let headers = response.headers_mut();
+        if headers.contains_key(header::TRANSFER_ENCODING) {
+            headers.remove(header::CONTENT_LENGTH);
+        }
+        Ok((response, lease))
+    }
+
+    async fn send_on_pool(
+        &self,
+        pool: &Arc<Senders>,
+        server: &str,
+        req: Request<RequestBody>,
+    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
         self.within_header_timeout(async {
             let mut req = req;
             if let Some(mut sender) = pool.checkout(self.limits) {
@@ -143,8 +159,8 @@ impl Transport {
 
     /// Send one request without a body over HTTP/1.1 to `server` (host:port) on tollgate's own
     /// connection (`h1`): an idle one of `pool`, or a new one. `target` is the request line's
-    /// (origin form); the request's URI is not looked at. The body returns the connection to `pool` when it has been read to its
-    /// end.
+    /// (origin form); the request's URI is not looked at. The body returns the connection to
+    /// `pool` when it has been read to its end.
     pub async fn send_plain(
         &self,
         pool: &Arc<Pool<h1::Conn>>,

@@ -80,15 +80,7 @@ pub(super) async fn forward(
         Sent::Hyper(response, _) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return relay_upgrade(response, client_upgrade, upgrade.is_some());
         }
-        Sent::Hyper(mut response, lease) => {
-            // hyper's client decodes `chunked` but leaves a `Content-Length` beside it, which
-            // would contradict the body the client gets; Go's client drops it (h1 does too).
-            let headers = response.headers_mut();
-            if headers.contains_key(header::TRANSFER_ENCODING) {
-                headers.remove(header::CONTENT_LENGTH);
-            }
-            response.map(|body| ResponseBody::from_server(body, lease))
-        }
+        Sent::Hyper(response, lease) => response.map(|body| ResponseBody::from_server(body, lease)),
         Sent::Plain(response) => response.map(ResponseBody::Server),
     };
     // Go's proxy strips `Trailer` with the hop-by-hop headers, then announces the server's

@@ -15,6 +15,20 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// A port on 127.0.0.1 that was free a moment ago.
+/// One entry point `web` on loopback and the file provider reading `{dir}/dynamic.yml`, not
+/// watched: the static configuration of the proxy tests, which write their own routes.
+pub const FILE_PROVIDER_STATIC: &str = r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:{port:web}"
+providers:
+  file:
+    filename: "{dir}/dynamic.yml"
+    watch: false
+log:
+  level: DEBUG
+"#;
+
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
