@@ -405,6 +405,15 @@ fn http10_connections_are_reused_only_with_keep_alive() {
 /// it when `close`): the client gets 502 Bad Gateway, the broken connection is not reused, and
 /// tollgate keeps serving other routes.
 fn assert_bad_gateway(reply: &'static [u8], close: bool) {
+    assert_refused(reply, close, (502, "Bad Gateway"));
+}
+
+/// As `assert_bad_gateway`, for the answers Traefik refuses with 500 Internal Server Error.
+fn assert_internal_error(reply: &'static [u8], close: bool) {
+    assert_refused(reply, close, (500, "Internal Server Error"));
+}
+
+fn assert_refused(reply: &'static [u8], close: bool, want: (u16, &str)) {
     let bad = RawBackend::start(move |mut peer| {
         if peer.next_request().is_some() {
             peer.send(reply);
@@ -420,7 +429,7 @@ fn assert_bad_gateway(reply: &'static [u8], close: bool) {
         let resp = answer.resp();
         assert_eq!(
             (resp.status, resp.text().as_str()),
-            (502, "Bad Gateway"),
+            want,
             "for {:?}: {}",
             short(reply),
             short(&answer.bytes)
@@ -436,13 +445,13 @@ fn garbage_status_line_is_bad_gateway() {
 }
 
 #[test]
-fn content_length_list_is_bad_gateway() {
-    assert_bad_gateway(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello!", false);
+fn content_length_list_is_an_internal_error() {
+    assert_internal_error(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello!", false);
 }
 
 #[test]
-fn conflicting_content_lengths_are_bad_gateway() {
-    assert_bad_gateway(
+fn conflicting_content_lengths_are_an_internal_error() {
+    assert_internal_error(
         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
         false,
     );
@@ -457,8 +466,8 @@ fn unasked_switching_protocols_is_bad_gateway() {
 }
 
 #[test]
-fn server_closing_in_the_middle_of_the_head_is_bad_gateway() {
-    assert_bad_gateway(b"HTTP/1.1 200 OK\r\nContent-Le", true);
+fn server_closing_in_the_middle_of_the_head_is_an_internal_error() {
+    assert_internal_error(b"HTTP/1.1 200 OK\r\nContent-Le", true);
 }
 
 #[test]
@@ -493,9 +502,9 @@ fn response_head_just_over_the_limit_is_bad_gateway() {
 }
 
 #[test]
-fn transfer_codings_other_than_chunked_are_bad_gateway() {
+fn transfer_codings_other_than_chunked_are_an_internal_error() {
     // Go's client (Traefik's) knows `chunked` alone and refuses the rest.
-    assert_bad_gateway(
+    assert_internal_error(
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nxyzw",
         false,
     );
@@ -723,4 +732,94 @@ fn chunked_response_with_a_content_length_is_forwarded_without_it() {
         assert_eq!((resp.status, resp.text().as_str()), (200, "hello"), "{}", post.text());
         assert_eq!(resp.header("content-length"), None, "POST, length {length}");
     }
+}
+
+/// What a client sees of one answer, for comparing two proxies: status line code, body, and the
+/// framing headers and trailers the proxy chose.
+fn seen_by_client(bytes: &[u8]) -> Vec<String> {
+    let resp = parse(bytes);
+    let lower = String::from_utf8_lossy(bytes).to_ascii_lowercase();
+    vec![
+        format!("status {}", resp.status),
+        format!("body {:?}", resp.text()),
+        format!("content-length {:?}", resp.header("content-length")),
+        format!("trailer header {:?}", resp.header("trailer")),
+        format!("trailer sent {}", lower.contains("\r\nx-checksum: abc\r\n")),
+    ]
+}
+
+#[test]
+fn answers_from_servers_reach_the_client_as_through_traefik() {
+    // The same raw answers behind the real Traefik and tollgate: what the client gets must agree.
+    let backend = RawBackend::start(|mut peer| {
+        if let Some(head) = peer.next_request() {
+            let huge;
+            let interims;
+            let answer: &[u8] = match path_of(&head) {
+                "/raw/huge-head" => {
+                    huge = format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(2 << 20));
+                    huge.as_bytes()
+                }
+                "/raw/six-interims" => {
+                    interims = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(6) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    interims.as_bytes()
+                }
+                "/raw/chunked-with-length" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                }
+                "/raw/gzip-coding" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nxyzw"
+                }
+                "/raw/trailers" => {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n"
+                }
+                "/raw/until-close" => b"HTTP/1.0 200 OK\r\n\r\nall of it",
+                "/raw/length-list" => b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello!",
+                "/raw/head-only" => b"HTTP/1.1 200 OK\r\nContent-Le",
+                "/raw/nothing" => b"",
+                "/raw/garbage" => b"SPAM AND EGGS\r\n\r\n",
+                "/raw/unasked-switch" => {
+                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+                }
+                "/raw/interim" => {
+                    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"
+                }
+                _ => OK,
+            };
+            peer.send(answer);
+        }
+        // One answer per connection: each case starts on a fresh one in both proxies.
+    });
+    let config = routes(&[("raw", &backend.url())]);
+    let traefik = crate::traefik::Traefik::start(&crate::traefik::Options {
+        dynamic: &config,
+        static_extra: "",
+        providers_extra: "",
+        extra_entry_points: &[],
+        wait_for_routers: &["raw@file"],
+        probe: Some(b"GET /raw/probe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    });
+    let tg = start(&config);
+    let mut mismatches = Vec::new();
+    for case in [
+        "chunked-with-length",
+        "gzip-coding",
+        "trailers",
+        "until-close",
+        "length-list",
+        "head-only",
+    ] {
+        let request = format!(
+            "GET /raw/{case} HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n"
+        );
+        let theirs =
+            seen_by_client(&crate::util::http::raw(&traefik.web.to_string(), request.as_bytes()));
+        let ours = seen_by_client(&exchange(&tg, request.as_bytes()).bytes);
+        for (a, b) in theirs.iter().zip(&ours) {
+            if a != b {
+                mismatches.push(format!("{case:>20}: traefik {a} / tollgate {b}"));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "tollgate differs from Traefik:\n{}", mismatches.join("\n"));
 }

@@ -68,9 +68,8 @@ impl UpstreamError {
             UpstreamError::ResponseHeaderTimeout(_) | UpstreamError::DialTimeout(_) => {
                 StatusCode::GATEWAY_TIMEOUT
             }
-            UpstreamError::Dial(_) | UpstreamError::Http(_) | UpstreamError::Exchange(_) => {
-                StatusCode::BAD_GATEWAY
-            }
+            UpstreamError::Dial(_) | UpstreamError::Http(_) => StatusCode::BAD_GATEWAY,
+            UpstreamError::Exchange(err) => err.status(),
             // Traefik's answer when the client's own body fails mid-forward.
             UpstreamError::ClientBody(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

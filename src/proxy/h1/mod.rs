@@ -57,6 +57,20 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// Traefik's answer (its `ComputeStatusCode`): 502 when the server closed or the network
+    /// failed, 500 for the failures Go's client names itself: a head cut short (an unexpected
+    /// EOF), a bad `Content-Length`, a transfer coding it does not know. Compared with the real
+    /// Traefik by `answers_from_servers_reach_the_client_as_through_traefik`.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            ExchangeError::ClosedInHead
+            | ExchangeError::Head(HeadError::ContentLength(_) | HeadError::TransferCoding(_)) => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => http::StatusCode::BAD_GATEWAY,
+        }
+    }
+
     /// The server had closed the connection, or closes it now, without reading the request:
     /// what a kept-alive connection meets when the server's idle timeout ended it just before.
     /// Nothing was answered, so a request that may be repeated is, on a fresh connection.
