@@ -8,6 +8,7 @@ mod util;
 
 mod check;
 mod config_traefik;
+mod inbound;
 mod lifecycle;
 mod live_stats;
 mod proxy;

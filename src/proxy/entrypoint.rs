@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -14,7 +14,8 @@ use tokio::sync::{Notify, watch};
 
 use super::finish::{ConnState, monotonic_ms};
 use super::framing::Guarded;
-use super::handler::{ConnInfo, Shared, handle};
+use super::handler::{ConnInfo, Shared, from_hyper, handle};
+use super::inbound;
 use crate::config::ListenAddress;
 use crate::config::static_config::EntryPoint;
 
@@ -179,7 +180,7 @@ pub async fn serve(
 }
 
 async fn serve_connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     entrypoint: usize,
     settings: Arc<ConnSettings>,
@@ -197,15 +198,54 @@ async fn serve_connection(
         tls: false,
         state: state.clone(),
     });
+    let mut ticker = tokio::time::interval(IDLE_CHECK);
+
+    // Plain requests first, on tollgate's own HTTP/1.1 server (`inbound`).
+    let closing = AtomicBool::new(false);
+    let read = {
+        let plain = inbound::serve(&mut stream, &info, &shared, &closing);
+        tokio::pin!(plain);
+        loop {
+            tokio::select! {
+                ended = plain.as_mut() => match ended {
+                    inbound::Ended::Closed => return,
+                    inbound::Ended::HandOver(read) => break read,
+                },
+                _ = stop.wait_for(|s| *s), if !closing.load(Ordering::Relaxed) => {
+                    if state.idle_since_ms().is_some() {
+                        return;
+                    }
+                    closing.store(true, Ordering::Relaxed);
+                }
+                _ = ticker.tick(), if !closing.load(Ordering::Relaxed) => {
+                    match watch(&state, opened_ms, &settings) {
+                        Watch::Fine => {}
+                        // Nothing in flight: close at once, as Go's ReadHeaderTimeout does.
+                        _ if state.idle_since_ms().is_some() => return,
+                        Watch::SlowHead | Watch::Idle => closing.store(true, Ordering::Relaxed),
+                    }
+                }
+            }
+        }
+    };
+    if closing.into_inner() {
+        return;
+    }
+
+    // Everything else (bodies, upgrades, HTTP/2, errors) on hyper's, for the rest of the
+    // connection.
     let service = service_fn(move |req| {
         let (info, shared) = (info.clone(), shared.clone());
-        async move { Ok::<_, std::convert::Infallible>(handle(req, &info, &shared).await) }
+        async move { Ok::<_, std::convert::Infallible>(handle(from_hyper(req), &info, &shared).await) }
     });
-    let io =
-        TokioIo::new(Guarded::new(stream, MAX_HEADER_BYTES + 4096, state.head_started_ms.clone()));
+    let io = TokioIo::new(Guarded::resume(
+        stream,
+        read.into(),
+        MAX_HEADER_BYTES + 4096,
+        state.head_started_ms.clone(),
+    ));
     let conn = settings.builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
-    let mut ticker = tokio::time::interval(IDLE_CHECK);
     let mut closing = false;
     loop {
         tokio::select! {

@@ -154,11 +154,18 @@ impl Body for Tracked {
                 "writeTimeout elapsed before the response was written".into()
             )));
         }
-        let polled = this.body.poll_frame(cx);
+        let mut body = this.body;
+        let polled = body.as_mut().poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     *this.bytes += data.len() as u64;
+                }
+                // A body of known length ends with its last frame; servers stop polling there.
+                if body.is_end_stream()
+                    && let Some(finish) = this.finish.take()
+                {
+                    finish.complete(*this.bytes);
                 }
             }
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {

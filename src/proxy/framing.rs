@@ -367,6 +367,27 @@ impl<T> Guarded<T> {
     }
 }
 
+impl<T> Guarded<T> {
+    /// Guard a connection from a request head on, with `read` already read from it (what
+    /// tollgate's own server read before handing the connection to hyper).
+    pub(super) fn resume(
+        inner: T,
+        read: Vec<u8>,
+        max_head: usize,
+        head_started_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Guarded<T> {
+        let mut guarded = Guarded::new(inner, max_head, head_started_ms);
+        guarded.buf = read;
+        let scanned = guarded.guard.scan(&mut guarded.buf, 0);
+        guarded.released = scanned.release;
+        if scanned.truncate {
+            guarded.buf.truncate(guarded.released);
+        }
+        guarded.note_holding();
+        guarded
+    }
+}
+
 impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -65,7 +65,7 @@ pub(super) struct ConnInfo {
 
 /// Serve one request. Never fails: every error becomes a response here.
 pub(super) async fn handle(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     conn: &ConnInfo,
     shared: &Shared,
 ) -> Response<Tracked> {
@@ -101,7 +101,7 @@ pub(super) async fn handle(
 }
 
 async fn route(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     conn: &ConnInfo,
     shared: &Shared,
     hit: &mut Hit,
@@ -169,8 +169,6 @@ async fn route(
     let Some(service) = router.service else {
         return not_found();
     };
-    let body =
-        if body_is_empty(&parts, &body) { RequestBody::Empty } else { RequestBody::Incoming(body) };
     let response = serve(&table, service, parts, body, &conn.peer_value, trail).await;
     respond_through(response, &router.middlewares[..ran])
 }
@@ -296,7 +294,7 @@ fn spawn_mirror(
     });
 }
 
-fn start_hit(req: &Request<Incoming>, conn: &ConnInfo) -> Hit {
+fn start_hit<B>(req: &Request<B>, conn: &ConnInfo) -> Hit {
     let mut hit = Hit {
         at_unix_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -366,9 +364,13 @@ fn check_framing(parts: &request::Parts) -> Result<(), StatusCode> {
     Ok(())
 }
 
-fn body_is_empty(parts: &request::Parts, body: &Incoming) -> bool {
-    http_body::Body::is_end_stream(body)
-        || parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0")
+/// A request as hyper's server read it, its body left out when there is none to forward.
+pub(super) fn from_hyper(req: Request<Incoming>) -> Request<RequestBody> {
+    let (parts, body) = req.into_parts();
+    let empty = http_body::Body::is_end_stream(&body)
+        || parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0");
+    let body = if empty { RequestBody::Empty } else { RequestBody::Incoming(body) };
+    Request::from_parts(parts, body)
 }
 
 /// The host the client asked for, as Go's server sets `Request.Host`: the authority of an

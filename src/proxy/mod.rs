@@ -22,6 +22,9 @@ mod handler;
 mod hash;
 pub mod headers;
 mod health;
+mod inbound;
+#[doc(hidden)]
+pub use inbound::request::parse_in_pieces as inbound_fuzzing;
 pub mod ipnet;
 mod pool;
 mod service;

@@ -91,7 +91,7 @@ pub(crate) fn encode_request(
 }
 
 /// `content-type` → `Content-Type`: upper case at the start and after each dash.
-fn push_title_case(out: &mut Vec<u8>, name: &[u8]) {
+pub(crate) fn push_title_case(out: &mut Vec<u8>, name: &[u8]) {
     let start = out.len();
     out.extend_from_slice(name);
     let mut upper = true;

@@ -1,0 +1,209 @@
+//! HTTP/1.1 from clients for the plain request, served on the connection's own task.
+//!
+//! hyper's server costs about 40% of the proxy's instructions per request: a dispatcher
+//! generic over every feature, a service call through a boxed future, a body channel per
+//! request. Most requests an edge router sees are plain GETs without a body. This server reads
+//! those itself (httparse, as hyper does), calls the same handler, and writes the answer with the
+//! framing rules hyper's server follows (`response.rs`).
+//!
+//! Anything else - a body, an upgrade, `Expect`, HTTP/1.0, HTTP/2's preface, a malformed or very
+//! large head - hands the connection over to hyper with the bytes already read, and hyper serves
+//! the rest of it (`entrypoint.rs`). Every error answer and every rarer feature therefore keeps
+//! the behaviour it had, and the framing guard still sees every request that carries a body.
+
+pub(super) mod request;
+mod response;
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+
+use bytes::{Bytes, BytesMut};
+use http::Request;
+use http_body::Body;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::body::RequestBody;
+use super::finish::{Tracked, monotonic_ms};
+use super::handler::{ConnInfo, Shared, handle};
+use request::Parsed;
+use response::{BodyLength, Framing};
+
+/// Read buffer reserved at a time.
+const READ_SIZE: usize = 8192;
+
+/// Buffered response bytes that are written out even while the body has more ready.
+const WRITE_AT: usize = 64 * 1024;
+
+/// Write buffer capacity a connection keeps between requests.
+const KEEP_WRITE: usize = 16 * 1024;
+
+/// How a connection left this server.
+pub(super) enum Ended {
+    /// Closed (by either side, or after an answer that ends it).
+    Closed,
+    /// hyper serves the rest; these bytes were read and not used.
+    HandOver(BytesMut),
+}
+
+/// Serve plain requests on `io` until it closes or a request needs hyper. `closing`: finish the
+/// request in flight, if any, with `Connection: close`, and take no other.
+pub(super) async fn serve(
+    io: &mut TcpStream,
+    conn: &ConnInfo,
+    shared: &Shared,
+    closing: &AtomicBool,
+) -> Ended {
+    let mut read = BytesMut::new();
+    let mut write = Vec::new();
+    let mut spans = Vec::new();
+    loop {
+        let simple = loop {
+            if !read.is_empty() {
+                match request::parse(&mut read, &mut spans) {
+                    Parsed::Request(simple) => break simple,
+                    Parsed::HandOver => {
+                        note_head(conn, false);
+                        return Ended::HandOver(read);
+                    }
+                    Parsed::Partial => {}
+                }
+            }
+            if closing.load(Ordering::Relaxed) {
+                return Ended::Closed;
+            }
+            note_head(conn, !read.is_empty());
+            if read.capacity() - read.len() < READ_SIZE / 4 {
+                read.reserve(READ_SIZE);
+            }
+            match io.read_buf(&mut read).await {
+                Ok(0) | Err(_) => return Ended::Closed,
+                Ok(_) => {}
+            }
+        };
+        note_head(conn, false);
+        let request_was_head = simple.parts.method == http::Method::HEAD;
+        let request = Request::from_parts(simple.parts, RequestBody::Empty);
+        let response = handle(request, conn, shared).await;
+        let keep_alive = simple.keep_alive && !closing.load(Ordering::Relaxed);
+        let (parts, body) = response.into_parts();
+        let length = BodyLength::of(body.is_end_stream(), body.size_hint());
+        write.clear();
+        let head = response::encode_head(&parts, length, request_was_head, keep_alive, &mut write);
+        drop(parts);
+        let written = send_body(io, body, head.framing, &mut write).await;
+        if write.capacity() > KEEP_WRITE {
+            // A large body passed through: an idle connection keeps only a head's worth.
+            write = Vec::new();
+        }
+        if !written || head.last {
+            let _ = io.shutdown().await;
+            return Ended::Closed;
+        }
+    }
+}
+
+/// Tell the watchdog whether a request head is arriving (slowloris is its to catch).
+fn note_head(conn: &ConnInfo, arriving: bool) {
+    let started = &conn.state.head_started_ms;
+    match (arriving, started.load(Ordering::Relaxed)) {
+        (true, 0) => started.store(monotonic_ms().max(1), Ordering::Relaxed),
+        (false, s) if s != 0 => started.store(0, Ordering::Relaxed),
+        _ => {}
+    }
+}
+
+/// Write the body after the head already in `out`, frame by frame as it comes: whatever is ready
+/// goes out in one write, and a body that waits (a stream, server-sent events) has what came so
+/// far sent first. `false`: the connection cannot carry another request (a write failed, the
+/// body failed or ended short of its length).
+async fn send_body(io: &mut TcpStream, body: Tracked, framing: Framing, out: &mut Vec<u8>) -> bool {
+    let mut left = match framing {
+        Framing::Length(0) => return io.write_all(out).await.is_ok(),
+        Framing::Length(len) => Some(len),
+        Framing::Chunked => None,
+    };
+    let mut body = std::pin::pin!(body);
+    loop {
+        let step = poll_fn(|cx| gather(body.as_mut(), cx, &mut left, out)).await;
+        if io.write_all(out).await.is_err() {
+            return false;
+        }
+        out.clear();
+        match step {
+            Gathered::More => {}
+            Gathered::End => return left.is_none_or(|l| l == 0),
+            Gathered::Failed => return false,
+        }
+    }
+}
+
+enum Gathered {
+    /// Bytes to write; the body has more to come.
+    More,
+    End,
+    Failed,
+}
+
+/// Poll the body for what it has ready and append it to `out`, framed. `left`: bytes still due
+/// under a `Content-Length`, `None` for chunked.
+fn gather(
+    mut body: Pin<&mut Tracked>,
+    cx: &mut std::task::Context<'_>,
+    left: &mut Option<u64>,
+    out: &mut Vec<u8>,
+) -> Poll<Gathered> {
+    loop {
+        match body.as_mut().poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                // Trailers are dropped: they reach only clients that ask with `TE: trailers`,
+                // and those requests are hyper's.
+                if let Ok(data) = frame.into_data() {
+                    push_data(data, left, out);
+                }
+                if left == &Some(0) || body.is_end_stream() {
+                    end_body(left, out);
+                    return Poll::Ready(Gathered::End);
+                }
+                if out.len() >= WRITE_AT {
+                    return Poll::Ready(Gathered::More);
+                }
+            }
+            Poll::Ready(None) => {
+                end_body(left, out);
+                return Poll::Ready(Gathered::End);
+            }
+            Poll::Ready(Some(Err(err))) => {
+                tracing::debug!(error = %err, "response body failed; closing the connection");
+                return Poll::Ready(Gathered::Failed);
+            }
+            Poll::Pending if out.is_empty() => return Poll::Pending,
+            Poll::Pending => return Poll::Ready(Gathered::More),
+        }
+    }
+}
+
+fn push_data(data: Bytes, left: &mut Option<u64>, out: &mut Vec<u8>) {
+    match left {
+        Some(left) => {
+            // A body longer than its announced length is cut there, as hyper does.
+            let take = data.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+            out.extend_from_slice(&data[..take]);
+            *left -= take as u64;
+        }
+        None if data.is_empty() => {}
+        None => {
+            response::push_chunk_size(out, data.len());
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+fn end_body(left: &Option<u64>, out: &mut Vec<u8>) {
+    if left.is_none() {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+}
