@@ -68,7 +68,9 @@ pub(super) async fn forward(
             return error_response(StatusCode::BAD_REQUEST);
         };
         parts.uri = uri;
-        send_through_hyper(parts, body, &out).await
+        // Boxed: hyper's client future is four kilobytes, and every future that awaits this one
+        // would carry (and move, request after request) room for it.
+        Box::pin(send_through_hyper(parts, body, &out)).await
     };
     let sent = match sent {
         Ok(sent) => sent,

@@ -72,31 +72,29 @@ pub(super) async fn handle(
     let started = Instant::now();
     conn.state.begin();
     let count = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut hit = start_hit(&req, conn);
-    let access = shared.access_log.as_ref().map(|log| {
-        let entry_point = shared.entrypoints[conn.entrypoint].name.clone();
-        AccessStart::capture(log.clone(), &req, conn.peer, entry_point, count, hit.bytes_in)
-    });
-    let mut trail = Trail::default();
-    let response = route(req, conn, shared, &mut hit, &mut trail).await;
-    hit.status = response.status().as_u16();
-    if let Some(service) = &trail.service {
-        stats::fill(&mut hit.service, service);
-    }
-    if access
-        .as_ref()
-        .is_some_and(|_| shared.access_log.as_ref().is_some_and(|l| l.wants_headers()))
-    {
-        trail.response_headers = Some(response.headers().clone());
-    }
-    let finish = Box::new(Finish {
-        hit,
+    // Made in its box, before routing: the record is most of a kilobyte, and as a local of
+    // this future it would be held, and moved with the future, for every request.
+    let mut finish = Box::new(Finish {
+        hit: start_hit(&req, conn),
         started,
         sink: shared.hits.clone(),
         conn: conn.state.clone(),
-        trail,
-        access,
+        trail: Trail::default(),
+        access: None,
     });
+    finish.access = shared.access_log.as_ref().map(|log| {
+        let entry_point = shared.entrypoints[conn.entrypoint].name.clone();
+        AccessStart::capture(log.clone(), &req, conn.peer, entry_point, count, finish.hit.bytes_in)
+    });
+    let Finish { hit, trail, .. } = &mut *finish;
+    let response = route(req, conn, shared, hit, trail).await;
+    finish.hit.status = response.status().as_u16();
+    if let Some(service) = &finish.trail.service {
+        stats::fill(&mut finish.hit.service, service);
+    }
+    if finish.access.is_some() && shared.access_log.as_ref().is_some_and(|l| l.wants_headers()) {
+        finish.trail.response_headers = Some(response.headers().clone());
+    }
     response.map(|body| Tracked::new(body, finish, conn.write_timeout))
 }
 
