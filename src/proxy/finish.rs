@@ -18,7 +18,7 @@ use crate::stats::Hit;
 
 /// Where finished requests go. Implementations never block: a full queue drops and counts.
 pub trait HitSink: Send + Sync {
-    fn offer(&self, hit: Hit);
+    fn offer(&self, hit: Box<Hit>);
 }
 
 /// What a connection knows about its requests, for the idle timeout.
@@ -69,7 +69,7 @@ pub(super) fn monotonic_ms() -> u64 {
 
 /// The end-of-request work, carried by the response body until it is done.
 pub(super) struct Finish {
-    pub hit: Hit,
+    pub hit: Box<Hit>,
     pub started: Instant,
     pub sink: Option<Arc<dyn HitSink>>,
     pub conn: Arc<ConnState>,
@@ -95,7 +95,7 @@ impl Finish {
 
 /// The stats engine's channel: a full queue drops the hit and counts it.
 impl HitSink for crate::stats::HitSender {
-    fn offer(&self, hit: Hit) {
+    fn offer(&self, hit: Box<Hit>) {
         crate::stats::HitSender::offer(self, hit);
     }
 }

@@ -75,7 +75,7 @@ pub(super) async fn handle(
     // Made in its box, before routing: the record is most of a kilobyte, and as a local of
     // this future it would be held, and moved with the future, for every request.
     let mut finish = Box::new(Finish {
-        hit: start_hit(&req, conn),
+        hit: Box::new(start_hit(&req, conn)),
         started,
         sink: shared.hits.clone(),
         conn: conn.state.clone(),

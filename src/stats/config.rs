@@ -8,7 +8,7 @@ pub struct StatsConfig {
     /// Keep only the network part of client addresses (IPv4 /24, IPv6 /48). Default true.
     pub anonymize_ip: bool,
     /// Hits queued between the proxy and the engine before new ones are dropped. Default 4096
-    /// (720 bytes per queued hit: 2.8 MiB at worst under overload, a few blocks of 32 when idle).
+    /// (a boxed 720-byte record per queued hit: 2.8 MiB at worst under overload).
     pub channel_capacity: usize,
     /// Slots per top-k panel (requests, static, 404, hosts, browsers, OS, crawlers, virtual hosts,
     /// referrers, referring sites). Default 512; the count error is at most hits / topK.

@@ -23,16 +23,17 @@ use super::view::ReportData;
 /// The proxy's end of the channel. Cheap to clone; `offer` never waits.
 #[derive(Clone, Debug)]
 pub struct HitSender {
-    tx: mpsc::Sender<Hit>,
+    tx: mpsc::Sender<Box<Hit>>,
     dropped: Arc<AtomicU64>,
 }
 
 impl HitSender {
     /// Queue one finished request; when the engine is behind, drop it and count the drop.
     #[inline]
-    pub fn offer(&self, hit: Hit) {
-        // By value: the channel's slots are preallocated in blocks, so sending never allocates
-        // per hit (a full queue costs channelCapacity x size_of::<Hit>(), about 720 bytes each).
+    pub fn offer(&self, hit: Box<Hit>) {
+        // Boxed: the record (about 720 bytes) was made in its box by the proxy and travels as a
+        // pointer; by value it was copied into the channel, out of it and into the batch. A full
+        // queue holds channelCapacity records, as before.
         if self.tx.try_send(hit).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -135,7 +136,7 @@ pub fn spawn(cfg: &StatsConfig, state_dir: Option<PathBuf>) -> (HitSender, Stats
     if let Some(dir) = &state_dir {
         snapshot::restore(dir, &mut engine);
     }
-    let (tx, mut rx) = mpsc::channel::<Hit>(cfg.channel_capacity.max(1));
+    let (tx, mut rx) = mpsc::channel::<Box<Hit>>(cfg.channel_capacity.max(1));
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(8);
     let dropped = Arc::new(AtomicU64::new(0));
     let sender = HitSender { tx, dropped: Arc::clone(&dropped) };
@@ -225,14 +226,14 @@ mod tests {
         rt().block_on(async {
             let (tx, handle) = spawn(&StatsConfig::default(), Some(dir.clone()));
             for i in 0..100 {
-                tx.offer(hit(i));
+                tx.offer(Box::new(hit(i)));
             }
             handle.shutdown().await;
         });
         assert!(dir.join(snapshot::FILE_NAME).exists());
         rt().block_on(async {
             let (tx, handle) = spawn(&StatsConfig::default(), Some(dir.clone()));
-            tx.offer(hit(1));
+            tx.offer(Box::new(hit(1)));
             // Commands are served before queued hits, so poll until the hit is counted.
             let mut r = handle.report().await;
             for _ in 0..1000 {
@@ -255,7 +256,7 @@ mod tests {
             let (tx, handle) = spawn(&cfg, None);
             // On a current-thread runtime the engine task cannot run while we offer.
             for i in 0..1000 {
-                tx.offer(hit(i));
+                tx.offer(Box::new(hit(i)));
             }
             assert_eq!(tx.dropped(), 996);
             handle.shutdown().await;
@@ -264,7 +265,7 @@ mod tests {
             let cfg = StatsConfig { channel_capacity: 4, ..StatsConfig::default() };
             let (tx, handle) = spawn(&cfg, None);
             for i in 0..10 {
-                tx.offer(hit(i));
+                tx.offer(Box::new(hit(i)));
             }
             let r = handle.report().await;
             assert_eq!(r.general.dropped_hits, 6);
