@@ -14,6 +14,7 @@ mod writer;
 
 pub use detect::{Format, detect};
 pub use format::{COMBINED, COMMON, InvalidFormat, LogFormat, TRAEFIKCLF, VCOMBINED, VCOMMON};
+pub(crate) use writer::push_u64;
 pub use writer::{AccessLog, AccessLogError, AccessRecord, DEFAULT_QUEUE, Header};
 
 /// Why one log line did not parse. The wording is shown to users: see the tests.

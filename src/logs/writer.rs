@@ -653,7 +653,8 @@ fn common(opts: &Options, r: &AccessRecord<'_>, traefik: bool, out: &mut Vec<u8>
 }
 
 /// A decimal number without the formatting machinery.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+/// `n` in decimal (the proxy's response heads use it too).
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     loop {

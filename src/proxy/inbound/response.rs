@@ -11,6 +11,7 @@ use http::header::{self, HeaderValue};
 use http::{StatusCode, response};
 use http_body::SizeHint;
 
+use crate::logs::push_u64;
 use crate::proxy::h1::head::push_title_case;
 use crate::stats::civil_from_days;
 
@@ -140,7 +141,7 @@ pub(super) fn encode_head(
             BodyLength::Known(len) => {
                 if may_have_length {
                     out.extend_from_slice(b"Content-Length: ");
-                    push_decimal(out, len);
+                    push_u64(out, len);
                     out.extend_from_slice(b"\r\n");
                 }
                 Framing::Length(len)
@@ -167,20 +168,6 @@ fn parse_length(value: &HeaderValue) -> Option<u64> {
 /// Whether a comma-separated header value holds `token` (any case).
 fn has_token(value: &HeaderValue, token: &[u8]) -> bool {
     value.as_bytes().split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
-pub(super) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// The start of a chunk of `len` bytes.
@@ -340,9 +327,5 @@ mod tests {
         push_chunk_size(&mut out, 0x1a2b);
         push_chunk_size(&mut out, 0);
         assert_eq!(out, b"1A2B\r\n0\r\n");
-        out.clear();
-        push_decimal(&mut out, 0);
-        push_decimal(&mut out, 18_446_744_073_709_551_615);
-        assert_eq!(out, b"018446744073709551615");
     }
 }
