@@ -79,7 +79,9 @@ pub(super) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Parsed {
 /// The request's parts, or `None` when it is not a plain request.
 fn build(head: &Bytes, method: Method, path: [usize; 2], spans: &[Span]) -> Option<Simple> {
     let uri = Uri::from_maybe_shared(head.slice(path[0]..path[1])).ok()?;
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    // Room for the forwarded headers the entry point adds (`ForwardedPolicy::apply` reserves
+    // six): made large enough now, the map is not grown and rehashed for them.
+    let mut headers = HeaderMap::with_capacity(spans.len() + 6);
     let mut keep_alive = true;
     for &[ns, ne, vs, ve] in spans {
         let name = HeaderName::from_bytes(&head[ns..ne]).ok()?;
