@@ -2,7 +2,10 @@
 """Summarise bench/proxy.sh's results.tsv into a markdown table and budget verdicts.
 
 Per peer: the median over rounds of req/s, p50, p99 and CPU time per request; the largest peak
-RSS of any round; errors and non-2xx summed; the ratios to nginx. Only the standard library.
+RSS of any round; errors and non-2xx summed; the ratios to nginx. Also, for each tollgate build,
+the ratios to nginx paired by round: the peers of one round run one after the other, so a ratio
+within a round is not moved by the machine's drift between rounds as the medians are. Only the
+standard library.
 """
 
 import csv
@@ -24,9 +27,20 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def summarise(path):
+def read_rows(path):
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def paired(rows, name, peer, field):
+    """`name`'s `field` over `peer`'s, in each round both ran."""
+    by_round = {}
+    for row in rows:
+        by_round.setdefault(row["round"], {})[row["name"]] = number(row[field])
+    return [r[name] / r[peer] for r in by_round.values() if r.get(name) and r.get(peer)]
+
+
+def summarise(rows):
     by_name = {}
     for row in rows:
         by_name.setdefault(row["name"], []).append(row)
@@ -58,7 +72,8 @@ def ratio(a, b):
 
 
 def main():
-    summary = summarise(sys.argv[1])
+    rows = read_rows(sys.argv[1])
+    summary = summarise(rows)
     names = [n for n in summary if n not in PEER_ORDER] + [n for n in PEER_ORDER if n in summary]
     nginx = summary.get("nginx", {})
     print("| proxy | req/s | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | req/s vs nginx | p99 vs nginx | RSS vs nginx |")
@@ -99,6 +114,18 @@ def main():
         if all(l in ("0", "-") for l in lines):
             print(f"NOTE: {name}: accessLog.filePath wrote nothing: this build does not honour "
                   "accessLog yet, so it ran without an access log")
+    if "nginx" in summary:
+        for name in tollgates:
+            rps = paired(rows, name, "nginx", "rps")
+            p99 = paired(rows, name, "nginx", "p99_ms")
+            cpu = paired(rows, name, "nginx", "cpu_us_per_req")
+            if rps:
+                print(
+                    f"paired by round, {name} / nginx: req/s {median(rps):.2f} "
+                    f"(ahead in {sum(r >= 1 for r in rps)} of {len(rps)} rounds), "
+                    f"p99 {median(p99):.2f} (at or below in {sum(r <= 1 for r in p99)} of {len(p99)}), "
+                    f"CPU per request {fmt(median(cpu), '.2f')}"
+                )
     print()
     for name in tollgates:
         s = summary[name]
