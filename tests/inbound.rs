@@ -15,11 +15,15 @@ use crate::util::{FILE_PROVIDER_STATIC as STATIC, Setup, Tollgate};
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn start(backend: &Backend) -> Tollgate {
+    start_with(backend, STATIC)
+}
+
+fn start_with(backend: &Backend, static_yaml: &str) -> Tollgate {
     let dynamic = format!(
         "http:\n  routers:\n    all:\n      rule: \"PathPrefix(`/`)\"\n      service: echo\n  services:\n    echo:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
         backend.url()
     );
-    Tollgate::start(Setup::new(STATIC, &dynamic))
+    Tollgate::start(Setup::new(static_yaml, &dynamic))
 }
 
 fn connect(tg: &Tollgate) -> TcpStream {
@@ -269,4 +273,22 @@ fn a_shutdown_during_a_request_finishes_it_with_connection_close() {
     assert_eq!(resp.text(), "slow");
     assert_eq!(resp.header("connection"), Some("close"));
     assert!(conn.closed());
+}
+
+#[test]
+fn blank_lines_after_a_request_are_not_a_slow_head() {
+    let backend = Backend::start("echo");
+    let static_yaml = STATIC.replace(
+        "    address: \"127.0.0.1:{port:web}\"\n",
+        "    address: \"127.0.0.1:{port:web}\"\n    transport:\n      respondingTimeouts:\n        readTimeout: 1s\n        idleTimeout: 10s\n",
+    );
+    let tg = start_with(&backend, &static_yaml);
+    let mut conn = Responses::new(connect(&tg));
+    // A blank line after the request (old clients send one after a body) starts no head, so
+    // readTimeout does not run on it; idleTimeout does.
+    conn.send(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n\r\n");
+    assert_eq!(uri(&conn.next(true)), "/first");
+    std::thread::sleep(Duration::from_millis(2500));
+    conn.send(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(uri(&conn.next(true)), "/second");
 }

@@ -74,7 +74,8 @@ pub(super) async fn serve(
             if closing.load(Ordering::Relaxed) {
                 return Ended::Closed;
             }
-            note_head(conn, !read.is_empty());
+            // Blank lines before a request are allowed (RFC 9112 §2.2) and are no head yet.
+            note_head(conn, read.iter().any(|&b| b != b'\r' && b != b'\n'));
             if read.capacity() - read.len() < READ_SIZE / 4 {
                 read.reserve(READ_SIZE);
             }
