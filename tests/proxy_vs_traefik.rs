@@ -160,6 +160,8 @@ fn requests() -> Vec<(&'static str, String)> {
         r("vhost", "GET /anything HTTP/1.1\nHost: VHost.Example:9999\nConnection: close\n\n"),
         r("bad-escape", "GET /plain/%zz HTTP/1.1\nHost: {host}\nConnection: close\n\n"),
         r("http10", "GET /plain HTTP/1.0\nHost: {host}\n\n"),
+        r("head", "HEAD /plain/h HTTP/1.1\nHost: {host}\nConnection: close\n\n"),
+        r("head-no-route", "HEAD /nowhere HTTP/1.1\nHost: {host}\nConnection: close\n\n"),
         r(
             "websocket-no-upgrade",
             "GET /plain HTTP/1.1\nHost: {host}\nConnection: Upgrade, close\nUpgrade: websocket\nSec-WebSocket-Key: x\nSec-WebSocket-Version: 13\n\n",
@@ -182,6 +184,7 @@ fn observe(resp: &Resp) -> BTreeMap<String, String> {
         "x-content-type-options",
         "x-custom-response",
         "x-backend",
+        "connection",
     ] {
         if let Some(v) = resp.header(name) {
             seen.insert(format!("response {name}"), v.to_owned());
