@@ -26,6 +26,14 @@ fn start_with(backend: &Backend, static_yaml: &str) -> Tollgate {
     Tollgate::start(Setup::new(static_yaml, &dynamic))
 }
 
+/// An echo backend, tollgate in front of it, and a connection to tollgate.
+fn open() -> (Backend, Tollgate, Responses) {
+    let backend = Backend::start("echo");
+    let tg = start(&backend);
+    let conn = Responses::new(connect(&tg));
+    (backend, tg, conn)
+}
+
 fn connect(tg: &Tollgate) -> TcpStream {
     let stream = TcpStream::connect(tg.addr()).expect("connect to tollgate");
     stream.set_read_timeout(Some(IO_TIMEOUT)).expect("read timeout");
@@ -106,9 +114,7 @@ fn uri(resp: &Resp) -> String {
 
 #[test]
 fn pipelined_requests_are_answered_in_order_on_one_connection() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (_backend, _tg, mut conn) = open();
     conn.send(
         b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two?x=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /three HTTP/1.1\r\nHost: a\r\n\r\n",
     );
@@ -122,9 +128,7 @@ fn pipelined_requests_are_answered_in_order_on_one_connection() {
 
 #[test]
 fn a_request_with_a_body_moves_the_connection_to_hyper_which_keeps_serving() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (backend, _tg, mut conn) = open();
     conn.send(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(uri(&conn.next(true)), "/first");
     // The body's head and the body arrive with a plain request behind them, in one write.
@@ -145,9 +149,7 @@ fn a_request_with_a_body_moves_the_connection_to_hyper_which_keeps_serving() {
 
 #[test]
 fn an_ambiguous_length_on_a_fresh_connection_is_refused() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (backend, _tg, mut conn) = open();
     conn.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd");
     assert_eq!(conn.next(true).status, 400);
     assert_eq!(backend.hits.load(Ordering::SeqCst), 0);
@@ -155,9 +157,7 @@ fn an_ambiguous_length_on_a_fresh_connection_is_refused() {
 
 #[test]
 fn a_websocket_upgrade_after_plain_requests_is_relayed() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (_backend, _tg, mut conn) = open();
     conn.send(b"GET /plain HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(conn.next(true).status, 200);
     conn.send(
@@ -173,9 +173,7 @@ fn a_websocket_upgrade_after_plain_requests_is_relayed() {
 
 #[test]
 fn connection_close_is_answered_with_close_and_the_socket_ends() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (backend, _tg, mut conn) = open();
     conn.send(
         b"GET /bye HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n",
     );
@@ -188,9 +186,7 @@ fn connection_close_is_answered_with_close_and_the_socket_ends() {
 
 #[test]
 fn head_answers_carry_the_length_and_no_body() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (_backend, _tg, mut conn) = open();
     conn.send(b"HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n");
     let head = conn.next(false);
     assert_eq!(head.status, 200);
@@ -216,9 +212,7 @@ fn a_head_trickling_in_byte_by_byte_is_served() {
 
 #[test]
 fn header_names_are_canonical_and_the_answer_is_dated() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (_backend, _tg, mut conn) = open();
     conn.send(b"GET /case HTTP/1.1\r\nHost: a\r\n\r\n");
     let resp = conn.next(true);
     // The backend (hyper) writes `x-backend` and `content-type` in lower case.
@@ -232,9 +226,7 @@ fn header_names_are_canonical_and_the_answer_is_dated() {
 
 #[test]
 fn bodies_of_unknown_length_are_chunked_and_large_ones_arrive_whole() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (backend, _tg, mut conn) = open();
     // 3 MiB streamed by the backend in pieces, with a length.
     conn.send(b"GET /bytes/3145728 HTTP/1.1\r\nHost: a\r\n\r\n");
     let big = conn.next(true);
@@ -258,9 +250,7 @@ fn bodies_of_unknown_length_are_chunked_and_large_ones_arrive_whole() {
 
 #[test]
 fn a_shutdown_during_a_request_finishes_it_with_connection_close() {
-    let backend = Backend::start("echo");
-    let tg = start(&backend);
-    let mut conn = Responses::new(connect(&tg));
+    let (backend, tg, mut conn) = open();
     conn.send(b"GET /slow/800 HTTP/1.1\r\nHost: a\r\n\r\n");
     let started = Instant::now();
     while backend.hits.load(Ordering::SeqCst) == 0 {

@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -201,9 +201,9 @@ async fn serve_connection(
     let mut ticker = tokio::time::interval(IDLE_CHECK);
 
     // Plain requests first, on tollgate's own HTTP/1.1 server (`inbound`).
-    let closing = AtomicBool::new(false);
+    let control = inbound::Control::default();
     let read = {
-        let plain = inbound::serve(&mut stream, &info, &shared, &closing);
+        let plain = inbound::serve(&mut stream, &info, &shared, &control);
         tokio::pin!(plain);
         loop {
             tokio::select! {
@@ -211,24 +211,24 @@ async fn serve_connection(
                     inbound::Ended::Closed => return,
                     inbound::Ended::HandOver(read) => break read,
                 },
-                _ = stop.wait_for(|s| *s), if !closing.load(Ordering::Relaxed) => {
-                    if state.idle_since_ms().is_some() {
+                _ = stop.wait_for(|s| *s), if !control.closing() => {
+                    if control.between_requests() {
                         return;
                     }
-                    closing.store(true, Ordering::Relaxed);
+                    control.close();
                 }
-                _ = ticker.tick(), if !closing.load(Ordering::Relaxed) => {
+                _ = ticker.tick(), if !control.closing() => {
                     match watch(&state, opened_ms, &settings) {
                         Watch::Fine => {}
                         // Nothing in flight: close at once, as Go's ReadHeaderTimeout does.
-                        _ if state.idle_since_ms().is_some() => return,
-                        Watch::SlowHead | Watch::Idle => closing.store(true, Ordering::Relaxed),
+                        _ if control.between_requests() => return,
+                        Watch::SlowHead | Watch::Idle => control.close(),
                     }
                 }
             }
         }
     };
-    if closing.into_inner() {
+    if control.closing() {
         return;
     }
 

@@ -48,13 +48,38 @@ pub(super) enum Ended {
     HandOver(BytesMut),
 }
 
-/// Serve plain requests on `io` until it closes or a request needs hyper. `closing`: finish the
-/// request in flight, if any, with `Connection: close`, and take no other.
+/// What the connection's watchdog and this server share.
+#[derive(Default)]
+pub(super) struct Control {
+    /// Finish the request in flight, if any, with `Connection: close`, and take no other.
+    closing: AtomicBool,
+    /// A request has been read and its answer is not all written. The request's own end
+    /// (`ConnState`) comes earlier, with the body's last frame, before that frame is written.
+    answering: AtomicBool,
+}
+
+impl Control {
+    pub(super) fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn closing(&self) -> bool {
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// Nothing to answer and nothing being written: the connection can be dropped as it is.
+    pub(super) fn between_requests(&self) -> bool {
+        !self.answering.load(Ordering::Relaxed)
+    }
+}
+
+/// Serve plain requests on `io` until it closes, a request needs hyper, or `control` asks it to
+/// close.
 pub(super) async fn serve(
     io: &mut TcpStream,
     conn: &ConnInfo,
     shared: &Shared,
-    closing: &AtomicBool,
+    control: &Control,
 ) -> Ended {
     let mut read = BytesMut::new();
     let mut write = Vec::new();
@@ -71,7 +96,7 @@ pub(super) async fn serve(
                     Parsed::Partial => {}
                 }
             }
-            if closing.load(Ordering::Relaxed) {
+            if control.closing() {
                 return Ended::Closed;
             }
             // Blank lines before a request are allowed (RFC 9112 §2.2) and are no head yet.
@@ -85,16 +110,18 @@ pub(super) async fn serve(
             }
         };
         note_head(conn, false);
+        control.answering.store(true, Ordering::Relaxed);
         let request_was_head = simple.parts.method == http::Method::HEAD;
         let request = Request::from_parts(simple.parts, RequestBody::Empty);
         let response = handle(request, conn, shared).await;
-        let keep_alive = simple.keep_alive && !closing.load(Ordering::Relaxed);
+        let keep_alive = simple.keep_alive && !control.closing();
         let (parts, body) = response.into_parts();
         let length = BodyLength::of(body.is_end_stream(), body.size_hint());
         write.clear();
         let head = response::encode_head(&parts, length, request_was_head, keep_alive, &mut write);
         drop(parts);
         let written = send_body(io, body, head.framing, &mut write).await;
+        control.answering.store(false, Ordering::Relaxed);
         if write.capacity() > KEEP_WRITE {
             // A large body passed through: an idle connection keeps only a head's worth.
             write = Vec::new();
