@@ -116,15 +116,16 @@ tree_status_kib() {
     echo "$total"
 }
 
-# CPU time (clock ticks, user + system) used so far by a process tree.
+# CPU time used so far by a process tree: user and system clock ticks, in that order.
 tree_cpu_ticks() {
-    local pid="$1" total=0 p v
+    local pid="$1" user=0 sys=0 p u s
     for p in $(tree_pids "$pid"); do
         # Fields 14 and 15 (utime, stime); the command name (field 2) may hold spaces.
-        v=$(sed 's/^.*) //' /proc/"$p"/stat 2>/dev/null | awk '{ print $12 + $13 }')
-        total=$((total + ${v:-0}))
+        read -r u s < <(sed 's/^.*) //' /proc/"$p"/stat 2>/dev/null | awk '{ print $12, $13 }')
+        user=$((user + ${u:-0}))
+        sys=$((sys + ${s:-0}))
     done
-    echo "$total"
+    echo "$user $sys"
 }
 
 # Busy and total jiffies of one CPU, from /proc/stat.

@@ -69,7 +69,7 @@ case " $PEERS " in *" traefik "*) TRAEFIK="$(find_traefik)" ;; esac
 OUT="${BENCH_OUT:-$BENCH_DIR/out/proxy-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.tsv"
-printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\n' >"$RESULTS"
+printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\n' >"$RESULTS"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -112,7 +112,7 @@ measure() {
     fi
     local url="http://127.0.0.1:$port/"
     timeout $((WARMUP + 30)) taskset -c "$LOAD_CPUS" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null
-    local cpu_before=0 pc lc p0 p1 l0 l1
+    local cpu_before="0 0" pc lc p0 p1 l0 l1
     [ -n "$pid" ] && cpu_before="$(tree_cpu_ticks "$pid")"
     pc="$(first_cpu "$PROXY_CPUS")"
     lc="$(first_cpu "$LOAD_CPUS")"
@@ -122,9 +122,12 @@ measure() {
         wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "$url" >"$dir/wrk.txt"
     p1="$(cpu_jiffies "$pc")"
     l1="$(cpu_jiffies "$lc")"
-    local cpu_ticks=0 hwm=0 log_lines="-"
+    local cpu_ticks=0 sys_ticks=0 hwm=0 log_lines="-" u0 s0 u1 s1
     if [ -n "$pid" ]; then
-        cpu_ticks=$(($(tree_cpu_ticks "$pid") - cpu_before))
+        read -r u0 s0 <<<"$cpu_before"
+        read -r u1 s1 <<<"$(tree_cpu_ticks "$pid")"
+        sys_ticks=$((s1 - s0))
+        cpu_ticks=$((u1 - u0 + sys_ticks))
         hwm="$(tree_status_kib "$pid" VmHWM)"
         stop_pid "$pid"
         if [ -s "$dir/access.log" ]; then
@@ -136,7 +139,7 @@ measure() {
     local busy_p busy_l
     busy_p="$(echo "$p0 $p1" | awk '{ t = $4 - $2; printf "%.0f", t ? 100 * ($3 - $1) / t : 0 }')"
     busy_l="$(echo "$l0 $l1" | awk '{ t = $4 - $2; printf "%.0f", t ? 100 * ($3 - $1) / t : 0 }')"
-    local requests rps p50 p99 errors non2xx cpu_us
+    local requests rps p50 p99 errors non2xx cpu_us sys_pct
     requests="$(awk '/requests in/ { print $1 }' "$dir/wrk.txt")"
     rps="$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.txt")"
     p50="$(to_ms "$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' "$dir/wrk.txt")")"
@@ -145,11 +148,13 @@ measure() {
     non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$dir/wrk.txt")"
     cpu_us="$(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" -v n="${requests:-0}" \
         'BEGIN { printf "%.2f", n ? t * 1e6 / hz / n : 0 }')"
-    [ -n "$pid" ] || cpu_us="-"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "${rps:-0}" \
+    # The kernel's share tells whether a gap is in the proxy's own code or in its syscalls.
+    sys_pct="$(awk -v s="$sys_ticks" -v t="$cpu_ticks" 'BEGIN { printf "%.0f", t ? 100 * s / t : 0 }')"
+    [ -n "$pid" ] || { cpu_us="-"; sys_pct="-"; }
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "${rps:-0}" \
         "$p50" "$p99" "$hwm" "$cpu_us" "${requests:-0}" "${errors:-0}" "${non2xx:-0}" \
-        "$log_lines" "$busy_p" "$busy_l" >>"$RESULTS"
-    log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req, access-log lines ${log_lines}, busy proxy core ${busy_p}% load core ${busy_l}%"
+        "$log_lines" "$busy_p" "$busy_l" "$sys_pct" >>"$RESULTS"
+    log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req (${sys_pct}% in the kernel), access-log lines ${log_lines}, busy proxy core ${busy_p}% load core ${busy_l}%"
 }
 
 start_backend

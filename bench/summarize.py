@@ -59,6 +59,8 @@ def summarise(rows):
             "log_lines": [r["log_lines"] for r in runs],
             "rps_all": [number(r["rps"]) for r in runs],
             "load_busy": median(number(r["load_core_busy"]) for r in runs),
+            # Older result files have no kernel share.
+            "sys_pct": median(number(r.get("cpu_sys_pct")) for r in runs),
         }
     return summary
 
@@ -76,8 +78,8 @@ def main():
     summary = summarise(rows)
     names = [n for n in summary if n not in PEER_ORDER] + [n for n in PEER_ORDER if n in summary]
     nginx = summary.get("nginx", {})
-    print("| proxy | req/s | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | req/s vs nginx | p99 vs nginx | RSS vs nginx |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| proxy | req/s | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | kernel % | req/s vs nginx | p99 vs nginx | RSS vs nginx |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in names:
         s = summary[name]
         direct = name == "direct"
@@ -85,7 +87,7 @@ def main():
         rss = None if direct else s["rss_kib"] / 1024
         print(
             f"| {label} | {fmt(s['rps'], ',.0f')} | {fmt(s['p50'], '.2f')} | {fmt(s['p99'], '.2f')} "
-            f"| {fmt(rss, '.1f')} | {fmt(s['cpu_us'], '.1f')} "
+            f"| {fmt(rss, '.1f')} | {fmt(s['cpu_us'], '.1f')} | {fmt(s['sys_pct'], '.0f')} "
             f"| {fmt(None if direct else ratio(s['rps'], nginx.get('rps')), '.2f')} "
             f"| {fmt(None if direct else ratio(s['p99'], nginx.get('p99')), '.2f')} "
             f"| {fmt(None if direct else ratio(s['rss_kib'], nginx.get('rss_kib')), '.2f')} |"

@@ -26,3 +26,6 @@ ci/fuzz.sh
 
 step "size budget (stripped aarch64 musl release, runs under qemu)"
 ci/size-check.sh
+
+step "own memcpy/memmove/memcmp in the x86_64 musl build"
+ci/memops-check.sh

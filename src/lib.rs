@@ -8,6 +8,8 @@ pub mod check;
 pub mod config;
 pub mod logging;
 pub mod logs;
+#[allow(unsafe_code)] // raw copies and compares; each unsafe block says why it is sound.
+pub mod memops;
 pub mod middleware;
 pub mod provider;
 pub mod proxy;
