@@ -63,8 +63,13 @@ impl ConnState {
 
 /// Milliseconds on a monotonic clock shared by connections and the idle watchdog.
 pub(super) fn monotonic_ms() -> u64 {
+    monotonic_ms_at(Instant::now())
+}
+
+/// `monotonic_ms` for an instant already read.
+fn monotonic_ms_at(at: Instant) -> u64 {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+    at.saturating_duration_since(*EPOCH.get_or_init(Instant::now)).as_millis() as u64
 }
 
 /// The end-of-request work, carried by the response body until it is done.
@@ -80,12 +85,14 @@ pub(super) struct Finish {
 
 impl Finish {
     fn complete(mut self: Box<Self>, bytes_out: u64) {
+        // One clock read for the record, the access log and the idle watchdog.
+        let now = Instant::now();
+        let duration = now.saturating_duration_since(self.started);
         self.hit.bytes_out = bytes_out;
-        self.hit.duration_us =
-            u32::try_from(self.started.elapsed().as_micros()).unwrap_or(u32::MAX);
-        self.conn.end(monotonic_ms());
+        self.hit.duration_us = u32::try_from(duration.as_micros()).unwrap_or(u32::MAX);
+        self.conn.end(monotonic_ms_at(now));
         if let Some(access) = &self.access {
-            access.record(&self.trail, self.hit.status, bytes_out, self.started);
+            access.record(&self.trail, self.hit.status, bytes_out, duration);
         }
         if let Some(sink) = &self.sink {
             sink.offer(self.hit);

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, Request, Version};
 
@@ -46,6 +46,7 @@ impl AccessStart {
     pub(super) fn capture<B>(
         log: Arc<AccessLog>,
         req: &Request<B>,
+        at: SystemTime,
         peer: SocketAddr,
         entry_point: Arc<str>,
         request_count: u64,
@@ -55,7 +56,7 @@ impl AccessStart {
         let host = headers.get(http::header::HOST).cloned();
         let wants_headers = log.wants_headers();
         Box::new(AccessStart {
-            at: SystemTime::now(),
+            at,
             peer,
             entry_point,
             method: req.method().clone(),
@@ -69,14 +70,14 @@ impl AccessStart {
             host,
             request_bytes,
             request_count,
-            forwarded_for: headers.get("x-forwarded-for").cloned(),
+            forwarded_for: headers.get(&super::headers::X_FORWARDED_FOR).cloned(),
             request_headers: wants_headers.then(|| headers.clone()),
             log,
         })
     }
 
     /// Write the access-log line for the finished request.
-    pub(super) fn record(&self, trail: &Trail, status: u16, bytes: u64, started: Instant) {
+    pub(super) fn record(&self, trail: &Trail, status: u16, bytes: u64, duration: Duration) {
         let request_headers = header_list(self.request_headers.as_ref());
         let response_headers = header_list(trail.response_headers.as_ref());
         // HTTP/2 carries the host in the URI, HTTP/1 in the Host header.
@@ -103,7 +104,7 @@ impl AccessStart {
             service: trail.service.as_deref(),
             service_url: trail.server.as_deref(),
             service_addr: trail.server_addr.as_deref(),
-            duration: started.elapsed(),
+            duration,
             origin_duration: trail.origin_duration,
             origin_status: trail.origin_status,
             origin_bytes: trail.origin_status.map(|_| bytes),
