@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tollgate's own memcpy, memmove, memcmp and bcmp (src/memops.rs) in the static x86_64 musl
-# build, the one bench/ measures: checks they are the ones linked (musl's memcpy.o, which also
-# defines __memcpy_fwd, must be absent), that none of them calls itself or another of them (a
-# compiler turning a copy loop back into a memcpy call would recurse forever), and that the
-# binary serves requests with them: start on the embedded default configuration with its ports
+# build, the one bench/ measures, and memcmp and bcmp in the aarch64 one: checks they are the
+# ones linked (musl's memcpy.o, which also defines __memcpy_fwd, must be absent), that none of
+# them branches out of itself (a compiler turning a copy loop back into a memcpy call would
+# recurse forever), and that the x86_64 binary serves requests with them: start on the embedded default configuration with its ports
 # moved, /ping answers OK, the report page renders, a request with no router gets 404.
 #
 # The build keeps its symbols, in its own target directory (the shipping build stays stripped).
@@ -30,20 +30,33 @@ fail() {
     exit 1
 }
 
+# Every branch in FN's code (disassembled by OBJDUMP from BINARY) must stay inside FN: its
+# target written `<FN+0x..>`. A call elsewhere, a tail call (`jmp other`, `b other`, or a
+# conditional one) or an indirect branch (`jmp *...` through the GOT, `br x16`) fails.
+stays_inside() {
+    local objdump="$1" binary="$2" fn="$3" body out
+    body="$("$objdump" -d --no-show-raw-insn --disassemble="$fn" "$binary" | sed -n "/<$fn>:/,/^\$/p")"
+    [ -n "$body" ] || fail "no code for $fn in $binary"
+    out="$(grep -E '\s(call[a-z]*|j[a-z]+|b|bl|blr|br|b\.[a-z]+|cbn?z|tbn?z)\s' <<<"$body" \
+        | grep -vE "[0-9a-f]+ <$fn\+0x[0-9a-f]+>(\s*//.*)?\$" || true)"
+    [ -z "$out" ] || fail "$fn in $binary branches out of itself: $out"
+    echo "memops-check: $fn in $binary is tollgate's ($(grep -c . <<<"$body") lines of code, no calls out)"
+}
+
 SYMBOLS="$(nm "$BIN")"
 grep -q ' __memcpy_fwd$' <<<"$SYMBOLS" && fail "musl's memcpy.o is linked (__memcpy_fwd is there)"
 for fn in memcpy memmove memcmp bcmp; do
     grep -qE " T $fn\$" <<<"$SYMBOLS" || fail "$fn is not defined in $BIN"
-    body="$(objdump -d --no-show-raw-insn --disassemble="$fn" "$BIN" | sed -n "/<$fn>:/,/^\$/p")"
-    [ -n "$body" ] || fail "no code for $fn"
-    # A call, or a jump out to another function (a tail call), names its target `<name>`; a jump
-    # inside the function names it `<fn+0x..>`. None may leave, but bcmp may hand over to memcmp,
-    # which is checked in its own turn.
-    calls="$(grep -E '\b(call|jmp)\b' <<<"$body" | grep -vE "<$fn\+0x[0-9a-f]+>" | grep '<' || true)"
-    [ "$fn" = bcmp ] && calls="$(grep -v '<memcmp>' <<<"$calls" || true)"
-    [ -z "$calls" ] || fail "$fn calls out of itself: $calls"
-    echo "memops-check: $fn is tollgate's ($(grep -c . <<<"$body") lines of code, no calls out)"
+    stays_inside objdump "$BIN" "$fn"
 done
+# The aarch64 build keeps musl's memcpy and memmove (tuned assembly) and takes tollgate's memcmp
+# and bcmp; musl's bcmp would branch to memcmp. Checked when ci/size-check.sh left its build.
+ARM=target/size-check/aarch64-unknown-linux-musl/release/tollgate
+if [ -z "${MEMOPS_BIN:-}" ] && [ -x "$ARM" ] && command -v aarch64-linux-gnu-objdump >/dev/null; then
+    for fn in memcmp bcmp; do
+        stays_inside aarch64-linux-gnu-objdump "$ARM" "$fn"
+    done
+fi
 
 # Serve with them: the embedded default (no files), its two ports moved to free ones.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
