@@ -74,6 +74,19 @@ impl Peer {
         Some(text)
     }
 
+    /// Read and drop the body `head` announces with `Content-Length`, so that closing the
+    /// connection afterwards is a clean FIN and not a reset over unread bytes.
+    fn skip_body(&mut self, head: &str) {
+        let length = head
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        let _ = self.stream.read_exact(&mut body);
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         let _ = self.stream.write_all(bytes);
         let _ = self.stream.flush();
@@ -439,9 +452,12 @@ fn assert_refused(reply: &'static [u8], close: bool, want: (u16, &str)) {
     }
 }
 
+// A head Go's client cannot read is an error of its own, not a network one: Traefik's
+// `ComputeStatusCode` answers 500 for it (compared with the real Traefik in
+// `answers_from_servers_reach_the_client_as_through_traefik`).
 #[test]
-fn garbage_status_line_is_bad_gateway() {
-    assert_bad_gateway(b"SPAM AND EGGS\r\n\r\n", false);
+fn garbage_status_line_is_an_internal_error() {
+    assert_internal_error(b"SPAM AND EGGS\r\n\r\n", false);
 }
 
 #[test]
@@ -458,8 +474,8 @@ fn conflicting_content_lengths_are_an_internal_error() {
 }
 
 #[test]
-fn unasked_switching_protocols_is_bad_gateway() {
-    assert_bad_gateway(
+fn unasked_switching_protocols_is_an_internal_error() {
+    assert_internal_error(
         b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
         false,
     );
@@ -476,16 +492,16 @@ fn server_closing_before_answering_is_bad_gateway() {
 }
 
 #[test]
-fn response_head_over_400_kib_is_bad_gateway() {
+fn response_head_over_400_kib_is_an_internal_error() {
     // 1 MiB: refused whatever the sizes of tollgate's reads (the test below takes a head just
     // over the limit).
     let huge =
         format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok", "a".repeat(1 << 20));
-    assert_bad_gateway(huge.leak().as_bytes(), false);
+    assert_internal_error(huge.leak().as_bytes(), false);
 }
 
 #[test]
-fn response_head_just_over_the_limit_is_bad_gateway() {
+fn response_head_just_over_the_limit_is_an_internal_error() {
     // MAX_HEAD is 8 KiB + 400 KiB = 417,792 bytes. A 420 KiB head written at once may reach
     // tollgate in one read that both crosses the limit and completes the head; 600 KiB of 103
     // Early Hints before a small final head count toward the same limit (and number more than
@@ -494,11 +510,11 @@ fn response_head_just_over_the_limit_is_bad_gateway() {
         "HTTP/1.1 200 OK\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\nok",
         "a".repeat(420 << 10)
     );
-    assert_bad_gateway(huge.leak().as_bytes(), false);
+    assert_internal_error(huge.leak().as_bytes(), false);
     let mut hints =
         format!("HTTP/1.1 103 Early Hints\r\nLink: <{}>\r\n\r\n", "a".repeat(10 << 10)).repeat(60);
     hints.push_str("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    assert_bad_gateway(hints.leak().as_bytes(), false);
+    assert_internal_error(hints.leak().as_bytes(), false);
 }
 
 #[test]
@@ -750,9 +766,11 @@ fn seen_by_client(bytes: &[u8]) -> Vec<String> {
 
 #[test]
 fn answers_from_servers_reach_the_client_as_through_traefik() {
-    // The same raw answers behind the real Traefik and tollgate: what the client gets must agree.
+    // The same raw answers behind the real Traefik and tollgate: what the client gets must agree,
+    // for a GET (tollgate's own client) and for a POST with a body (hyper's client).
     let backend = RawBackend::start(|mut peer| {
         if let Some(head) = peer.next_request() {
+            peer.skip_body(&head);
             let huge;
             let interims;
             let answer: &[u8] = match path_of(&head) {
@@ -808,16 +826,37 @@ fn answers_from_servers_reach_the_client_as_through_traefik() {
         "until-close",
         "length-list",
         "head-only",
+        "nothing",
+        "garbage",
+        "unasked-switch",
     ] {
-        let request = format!(
-            "GET /raw/{case} HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n"
-        );
-        let theirs =
-            seen_by_client(&crate::util::http::raw(&traefik.web.to_string(), request.as_bytes()));
-        let ours = seen_by_client(&exchange(&tg, request.as_bytes()).bytes);
-        for (a, b) in theirs.iter().zip(&ours) {
-            if a != b {
-                mismatches.push(format!("{case:>20}: traefik {a} / tollgate {b}"));
+        // Known differences, not compared (docs/PERFORMANCE.md, own client):
+        // - Traefik relays interim (1xx) answers to the client; tollgate drops them
+        //   ("interim", "six-interims").
+        // - tollgate refuses response heads over ~400 KiB, Go's client over 10 MiB ("huge-head").
+        // - A POST's head cut short: hyper reports it as it reports a close before any answer,
+        //   so tollgate answers 502 where Traefik answers 500.
+        for (method, body) in [("GET", ""), ("POST", "hello")] {
+            if method == "POST" && case == "head-only" {
+                continue;
+            }
+            let framing = if body.is_empty() {
+                String::new()
+            } else {
+                format!("Content-Length: {}\r\n", body.len())
+            };
+            let request = format!(
+                "{method} /raw/{case} HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n{framing}Connection: close\r\n\r\n{body}"
+            );
+            let theirs = seen_by_client(&crate::util::http::raw(
+                &traefik.web.to_string(),
+                request.as_bytes(),
+            ));
+            let ours = seen_by_client(&exchange(&tg, request.as_bytes()).bytes);
+            for (a, b) in theirs.iter().zip(&ours) {
+                if a != b {
+                    mismatches.push(format!("{method:>4} {case:>20}: traefik {a} / tollgate {b}"));
+                }
             }
         }
     }

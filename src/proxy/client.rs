@@ -61,13 +61,18 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    /// 504 for timeouts, 502 for every other failure (refused, reset, bad response), 500 when
-    /// the client's own body failed.
+    /// 504 for timeouts, 502 for a refused, reset or closed connection, 500 for an answer the
+    /// client cannot read and when the client's own body failed (Traefik's `ComputeStatusCode`).
     pub fn status(&self) -> StatusCode {
         match self {
             UpstreamError::ResponseHeaderTimeout(_) | UpstreamError::DialTimeout(_) => {
                 StatusCode::GATEWAY_TIMEOUT
             }
+            // hyper's own verdict on a malformed head is what Go's client reports as an
+            // error of its own: Traefik answers 500 (see `h1::ExchangeError::status`). A head
+            // cut short is hyper's "incomplete message", as is a close before any answer (502
+            // in Traefik); hyper does not tell them apart, so both stay 502.
+            UpstreamError::Http(err) if err.is_parse() => StatusCode::INTERNAL_SERVER_ERROR,
             UpstreamError::Dial(_) | UpstreamError::Http(_) => StatusCode::BAD_GATEWAY,
             UpstreamError::Exchange(err) => err.status(),
             // Traefik's answer when the client's own body fails mid-forward.

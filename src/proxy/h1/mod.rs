@@ -57,17 +57,19 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
-    /// Traefik's answer (its `ComputeStatusCode`): 502 when the server closed or the network
-    /// failed, 500 for the failures Go's client names itself: a head cut short (an unexpected
-    /// EOF), a bad `Content-Length`, a transfer coding it does not know. Compared with the real
-    /// Traefik by `answers_from_servers_reach_the_client_as_through_traefik`.
+    /// Traefik's answer (its `ComputeStatusCode`): 502 for an EOF before any answer or a
+    /// network error, 500 for every failure Go's client names itself: a head cut short (an
+    /// unexpected EOF), a malformed or oversized head, a bad `Content-Length`, a transfer coding
+    /// it does not know, too many interim answers, a switch nobody asked for. Compared with the
+    /// real Traefik by `answers_from_servers_reach_the_client_as_through_traefik`.
     pub fn status(&self) -> http::StatusCode {
         match self {
-            ExchangeError::ClosedInHead
-            | ExchangeError::Head(HeadError::ContentLength(_) | HeadError::TransferCoding(_)) => {
+            ExchangeError::ClosedInHead | ExchangeError::Head(_) => {
                 http::StatusCode::INTERNAL_SERVER_ERROR
             }
-            _ => http::StatusCode::BAD_GATEWAY,
+            ExchangeError::Write(_)
+            | ExchangeError::ClosedBeforeAnswer
+            | ExchangeError::Read(_) => http::StatusCode::BAD_GATEWAY,
         }
     }
 
