@@ -289,26 +289,76 @@ fn log_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// The lines of `path` that carry `marker`, with what differs by nature masked: the time (3),
-/// the request count (9: each counts its own start-up probes) and the duration (12).
-fn marked_lines(path: &std::path::Path, marker: &str, want: usize) -> Vec<Vec<String>> {
+/// The marked lines of a common-format log, split into fields, with what differs by nature
+/// masked: the time (3), the request count (9: each counts its own start-up probes) and the
+/// duration (12).
+fn masked_common(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|line| line.contains("log=mark"))
+        .map(|line| {
+            let mut fields = log_fields(line);
+            for i in [3, 9, 12] {
+                if let Some(field) = fields.get_mut(i) {
+                    *field = "*".into();
+                }
+            }
+            fields
+        })
+        .collect()
+}
+
+/// Requests sent to both proxies by the access-log comparisons; every one carries `log=mark`.
+/// Bodies the backend makes the same whatever headers reach it (Traefik adds
+/// `Accept-Encoding: gzip`, tollgate does not: an echo would differ in size).
+const LOGGED_REQUESTS: [&str; 6] = [
+    "GET /bytes/5?log=mark HTTP/1.1\r\nHost: vhost.example\r\nConnection: close\r\n\r\n",
+    "GET /bytes/9?log=mark&q=%22x%22 HTTP/1.1\r\nHost: vhost.example\r\nUser-Agent: t/1\r\nReferer: http://r.test/\r\nConnection: close\r\n\r\n",
+    "HEAD /bytes/3?log=mark HTTP/1.1\r\nHost: vhost.example\r\nConnection: close\r\n\r\n",
+    "POST /status/201?log=mark HTTP/1.1\r\nHost: vhost.example\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    "GET /nowhere?log=mark HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
+    "GET /refused?log=mark HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
+];
+
+/// Send [`LOGGED_REQUESTS`] through Traefik and tollgate, both with `access_log` (the body of a
+/// static `accessLog:` section, `filePath` added); the two logs' text once every line is there.
+fn access_logs(access_log: &str) -> (String, String) {
+    let backend = Backend::start("echo");
+    let refused = format!("http://127.0.0.1:{}", crate::util::free_port());
+    let config = dynamic(&backend.url(), &refused);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let traefik_log = dir.path().join("traefik-access.log");
+    let tollgate_log = dir.path().join("tollgate-access.log");
+    let section = |path: &std::path::Path| {
+        format!("accessLog:\n  filePath: \"{}\"\n{access_log}", path.display())
+    };
+    let traefik_extra = section(&traefik_log);
+    let traefik = Traefik::start(&Options {
+        dynamic: &config,
+        static_extra: &traefik_extra,
+        providers_extra: "",
+        extra_entry_points: &[],
+        wait_for_routers: &["plain@file", "refused@file", "host@file"],
+        probe: Some(b"GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    });
+    let tollgate_static = format!("{TOLLGATE_STATIC}{}", section(&tollgate_log));
+    let mut setup = Setup::new(&tollgate_static, &config);
+    setup.entrypoints = &["web", "traefik"];
+    let tollgate = Tollgate::start(setup);
+    for request in LOGGED_REQUESTS {
+        raw(&traefik.web.to_string(), request.as_bytes());
+        raw(&tollgate.addr(), request.as_bytes());
+    }
+    (wait_for_marked(&traefik_log), wait_for_marked(&tollgate_log))
+}
+
+/// The text of `path` once it holds a line for each of [`LOGGED_REQUESTS`] (or after 10 s).
+fn wait_for_marked(path: &std::path::Path) -> String {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().filter(|l| l.contains(marker)).collect();
-        if lines.len() >= want || std::time::Instant::now() > deadline {
-            return lines
-                .iter()
-                .map(|line| {
-                    let mut fields = log_fields(line);
-                    for i in [3, 9, 12] {
-                        if let Some(field) = fields.get_mut(i) {
-                            *field = "*".into();
-                        }
-                    }
-                    fields
-                })
-                .collect();
+        let marked = text.lines().filter(|l| l.contains("log=mark")).count();
+        if marked >= LOGGED_REQUESTS.len() || std::time::Instant::now() > deadline {
+            return text;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -318,42 +368,65 @@ fn marked_lines(path: &std::path::Path, marker: &str, want: usize) -> Vec<Vec<St
 /// format: the lines agree field by field (time, request count and duration masked).
 #[test]
 fn access_log_lines_match_traefiks() {
-    let backend = Backend::start("echo");
-    let refused = format!("http://127.0.0.1:{}", crate::util::free_port());
-    let config = dynamic(&backend.url(), &refused);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let traefik_log = dir.path().join("traefik-access.log");
-    let tollgate_log = dir.path().join("tollgate-access.log");
-    let traefik_extra = format!("accessLog:\n  filePath: \"{}\"\n", traefik_log.display());
-    let traefik = Traefik::start(&Options {
-        dynamic: &config,
-        static_extra: &traefik_extra,
-        providers_extra: "",
-        extra_entry_points: &[],
-        wait_for_routers: &["plain@file", "refused@file", "host@file"],
-        probe: Some(b"GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-    });
-    let tollgate_static =
-        format!("{TOLLGATE_STATIC}accessLog:\n  filePath: \"{}\"\n", tollgate_log.display());
-    let mut setup = Setup::new(&tollgate_static, &config);
-    setup.entrypoints = &["web", "traefik"];
-    let tollgate = Tollgate::start(setup);
-    // Bodies the backend makes the same whatever headers reach it (Traefik adds
-    // `Accept-Encoding: gzip`, tollgate does not: an echo would differ in size).
-    let requests = [
-        "GET /bytes/5?log=mark HTTP/1.1\r\nHost: vhost.example\r\nConnection: close\r\n\r\n",
-        "GET /bytes/9?log=mark&q=%22x%22 HTTP/1.1\r\nHost: vhost.example\r\nUser-Agent: t/1\r\nReferer: http://r.test/\r\nConnection: close\r\n\r\n",
-        "HEAD /bytes/3?log=mark HTTP/1.1\r\nHost: vhost.example\r\nConnection: close\r\n\r\n",
-        "POST /status/201?log=mark HTTP/1.1\r\nHost: vhost.example\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-        "GET /nowhere?log=mark HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
-        "GET /refused?log=mark HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n",
-    ];
-    for request in requests {
-        raw(&traefik.web.to_string(), request.as_bytes());
-        raw(&tollgate.addr(), request.as_bytes());
-    }
-    let theirs = marked_lines(&traefik_log, "log=mark", requests.len());
-    let ours = marked_lines(&tollgate_log, "log=mark", requests.len());
-    assert_eq!(theirs.len(), requests.len(), "Traefik's lines: {theirs:?}");
+    let (theirs, ours) = access_logs("");
+    let theirs = masked_common(&theirs);
+    let ours = masked_common(&ours);
+    assert_eq!(theirs.len(), LOGGED_REQUESTS.len(), "Traefik's lines: {theirs:?}");
     assert_eq!(ours, theirs, "tollgate's access-log lines differ from Traefik's");
+}
+
+/// The same requests, both proxies writing Traefik's JSON format: each line has the same fields
+/// with the same values, except those that differ by nature (times, durations, the request
+/// count each proxy started from, the client's port).
+#[test]
+fn json_access_log_lines_match_traefiks() {
+    let (theirs, ours) = access_logs("  format: json\n");
+    let theirs = masked_json(&theirs);
+    let ours = masked_json(&ours);
+    assert_eq!(theirs.len(), LOGGED_REQUESTS.len(), "Traefik's lines: {theirs:?}");
+    let mut differences = Vec::new();
+    for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            if a.get(key) != b.get(key) {
+                differences.push(format!(
+                    "request {i} {key}: traefik {:?} / tollgate {:?}",
+                    a.get(key),
+                    b.get(key)
+                ));
+            }
+        }
+    }
+    assert_eq!(ours.len(), theirs.len(), "tollgate's lines: {ours:?}");
+    assert!(differences.is_empty(), "tollgate's JSON lines differ:\n{}", differences.join("\n"));
+}
+
+/// The marked JSON lines of a log, as field maps with the fields that differ by nature masked.
+fn masked_json(text: &str) -> Vec<BTreeMap<String, String>> {
+    const MASKED: [&str; 9] = [
+        "StartLocal",
+        "StartUTC",
+        "time",
+        "Duration",
+        "OriginDuration",
+        "Overhead",
+        "RequestCount",
+        "ClientPort",
+        "ClientAddr",
+    ];
+    text.lines()
+        .filter(|line| line.contains("log=mark"))
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            let object = value.as_object().expect("a JSON object");
+            object
+                .iter()
+                .map(|(k, v)| {
+                    let shown =
+                        if MASKED.contains(&k.as_str()) { "*".into() } else { v.to_string() };
+                    (k.clone(), shown)
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -733,6 +733,8 @@ enum V<'a> {
     S(&'a str),
     O(String),
     N(u64),
+    /// A ratio; finite (Go's encoding and Rust's `Display` agree on such values' shortest form).
+    F(f64),
 }
 
 fn json(opts: &Options, r: &AccessRecord<'_>) -> Vec<u8> {
@@ -775,6 +777,11 @@ fn json(opts: &Options, r: &AccessRecord<'_>) -> Vec<u8> {
     }
     if let Some(b) = r.origin_bytes {
         core.push(("OriginContentSize".into(), V::N(b)));
+        // Traefik's name for origin size over downstream size, written when they differ
+        // (its not-found answer: an origin of 0 bytes).
+        if b != r.bytes && r.bytes != 0 {
+            core.push(("GzipRatio".into(), V::F(b as f64 / r.bytes as f64)));
+        }
     }
     for (k, v) in [
         ("RouterName", r.router),
@@ -825,6 +832,7 @@ fn json(opts: &Options, r: &AccessRecord<'_>) -> Vec<u8> {
             V::S(s) => json_str(&mut out, s),
             V::O(s) => json_str(&mut out, s),
             V::N(n) => out.push_str(&n.to_string()),
+            V::F(f) => out.push_str(&f.to_string()),
         }
     }
     out.push_str("}\n");
@@ -925,6 +933,22 @@ mod tests {
         assert!(v.get("request_Referer").is_none());
         assert!(line.find("\"ClientAddr\"") < line.find("\"DownstreamStatus\""));
         assert!(line.find("\"StartUTC\"") < line.find("\"entryPointName\""));
+    }
+
+    #[test]
+    fn json_gzip_ratio_only_when_origin_and_downstream_sizes_differ() {
+        let l = log(&Model { format: "json".into(), ..Model::default() });
+        let bytes = record(H).bytes;
+        let field = |origin: Option<u64>| {
+            let r = AccessRecord { origin_bytes: origin, ..record(H) };
+            let v: serde_json::Value = serde_json::from_slice(&l.format(&r)).expect("json");
+            v.get("GzipRatio").and_then(serde_json::Value::as_f64)
+        };
+        // Traefik's not-found answer: an origin of 0 bytes under a longer answer.
+        assert_eq!(field(Some(0)), Some(0.0));
+        assert_eq!(field(Some(2 * bytes)), Some(2.0));
+        assert_eq!(field(Some(bytes)), None, "same size as the answer");
+        assert_eq!(field(None), None, "no origin");
     }
 
     #[test]

@@ -75,7 +75,13 @@ pub(super) async fn forward(
     };
     let sent = match sent {
         Ok(sent) => sent,
-        Err(err) => return upstream_failed(&err, out.target),
+        Err(err) => {
+            // Traefik's access log records its error answer as the origin's.
+            let response = upstream_failed(&err, out.target);
+            trail.origin_status = Some(response.status().as_u16());
+            trail.origin_duration = Some(sent_at.elapsed());
+            return response;
+        }
     };
     trail.origin_status = Some(sent.status().as_u16());
     trail.origin_duration = Some(sent_at.elapsed());

@@ -150,6 +150,9 @@ async fn route(
         client_ip: Some(conn.peer.ip()),
     };
     let Some(&router_id) = table.entrypoints[conn.entrypoint].routes.first_match(&view) else {
+        // What Traefik's access log records for its not-found handler: an origin of status 0.
+        trail.origin_status = Some(0);
+        trail.origin_duration = Some(std::time::Duration::ZERO);
         return not_found();
     };
     let router = table.router(router_id);

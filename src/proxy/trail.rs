@@ -18,7 +18,9 @@ pub(super) struct Trail {
     pub service: Option<Arc<str>>,
     pub server: Option<Arc<str>>,
     pub server_addr: Option<Box<str>>,
-    /// Status and time to headers of the server's answer, when one came.
+    /// Status and time to headers of the server's answer, when one came; for the answers
+    /// tollgate makes in the server's place, what Traefik records for them: the error's status
+    /// when a server failed, 0 (and 0 bytes) when no router matched.
     pub origin_status: Option<u16>,
     pub origin_duration: Option<Duration>,
     /// Response headers, kept only when the access log logs headers.
@@ -107,7 +109,8 @@ impl AccessStart {
             duration,
             origin_duration: trail.origin_duration,
             origin_status: trail.origin_status,
-            origin_bytes: trail.origin_status.map(|_| bytes),
+            // Traefik's not-found handler records an empty origin.
+            origin_bytes: trail.origin_status.map(|status| if status == 0 { 0 } else { bytes }),
             retry_attempts: 0,
             tls_version: None,
             tls_cipher: None,
