@@ -3,18 +3,23 @@
 //! servers get one multiplexed HTTP/2 connection each.
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::body::{ClientBodyError, RequestBody};
 use super::h1::{self, ExchangeError, ServerBody};
-use super::pool::{Lease, Limits, Pool, Senders};
+use super::pool::{HyperConn, Lease, Limits, Pool, Senders};
 use crate::config::dynamic::ServersTransport;
 
 /// Traefik's default `maxIdleConnsPerHost`.
@@ -54,6 +59,8 @@ pub enum UpstreamError {
     Dial(std::io::Error),
     #[error("{0}")]
     Http(hyper::Error),
+    #[error("the server closed the connection in the middle of its answer: {0}")]
+    CutShort(hyper::Error),
     #[error("{0}")]
     Exchange(ExchangeError),
     #[error("{0}")]
@@ -69,10 +76,10 @@ impl UpstreamError {
                 StatusCode::GATEWAY_TIMEOUT
             }
             // hyper's own verdict on a malformed head is what Go's client reports as an
-            // error of its own: Traefik answers 500 (see `h1::ExchangeError::status`). A head
-            // cut short is hyper's "incomplete message", as is a close before any answer (502
-            // in Traefik); hyper does not tell them apart, so both stay 502.
+            // error of its own: Traefik answers 500 (see `h1::ExchangeError::status`), as for
+            // a head cut short (an "incomplete message" after some of the answer was read).
             UpstreamError::Http(err) if err.is_parse() => StatusCode::INTERNAL_SERVER_ERROR,
+            UpstreamError::CutShort(_) => StatusCode::INTERNAL_SERVER_ERROR,
             UpstreamError::Dial(_) | UpstreamError::Http(_) => StatusCode::BAD_GATEWAY,
             UpstreamError::Exchange(err) => err.status(),
             // Traefik's answer when the client's own body fails mid-forward.
@@ -80,9 +87,12 @@ impl UpstreamError {
         }
     }
 
-    fn from_hyper(err: hyper::Error) -> UpstreamError {
+    /// `answer_begun`: bytes of the answer had arrived (hyper reports a close before any
+    /// answer and one in the middle of the head alike).
+    fn from_hyper(err: hyper::Error, answer_begun: bool) -> UpstreamError {
         match find_cause::<ClientBodyError>(&err) {
             Some(body) => UpstreamError::ClientBody(body.to_string()),
+            None if answer_begun && err.is_incomplete_message() => UpstreamError::CutShort(err),
             None => UpstreamError::Http(err),
         }
     }
@@ -138,25 +148,35 @@ impl Transport {
     ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
         self.within_header_timeout(async {
             let mut req = req;
-            if let Some(mut sender) = pool.checkout(self.limits) {
-                let ready = tokio::time::timeout(READY_WAIT, sender.ready()).await;
+            if let Some(mut conn) = pool.checkout(self.limits) {
+                let ready = tokio::time::timeout(READY_WAIT, conn.sender.ready()).await;
                 if let Ok(Ok(())) = ready {
-                    match sender.try_send_request(req).await {
+                    let mark = conn.read.load(Ordering::Relaxed);
+                    match conn.sender.try_send_request(req).await {
                         Ok(response) => {
-                            return Ok((response, Lease::new(sender, pool.clone(), self.limits)));
+                            return Ok((response, Lease::new(conn, pool.clone(), self.limits)));
                         }
                         // The server closed the idle connection just before: the request was
                         // not sent, so it goes out again on a fresh connection.
                         Err(mut err) => match err.take_message() {
                             Some(unsent) => req = unsent,
-                            None => return Err(UpstreamError::from_hyper(err.into_error())),
+                            None => {
+                                let begun = conn.read.load(Ordering::Relaxed) > mark;
+                                return Err(UpstreamError::from_hyper(err.into_error(), begun));
+                            }
                         },
                     }
                 }
             }
-            let mut sender = self.dial_http1(server).await?;
-            let response = sender.send_request(req).await.map_err(UpstreamError::from_hyper)?;
-            Ok((response, Lease::new(sender, pool.clone(), self.limits)))
+            let mut conn = self.dial_http1(server).await?;
+            let response = match conn.sender.send_request(req).await {
+                Ok(response) => response,
+                Err(err) => {
+                    let begun = conn.read.load(Ordering::Relaxed) > 0;
+                    return Err(UpstreamError::from_hyper(err, begun));
+                }
+            };
+            Ok((response, Lease::new(conn, pool.clone(), self.limits)))
         })
         .await
     }
@@ -203,11 +223,9 @@ impl Transport {
     }
 
     /// A new HTTP/1.1 connection to `server`, its connection task running.
-    async fn dial_http1(
-        &self,
-        server: &str,
-    ) -> Result<hyper::client::conn::http1::SendRequest<RequestBody>, UpstreamError> {
-        let stream = self.dial(server).await?;
+    async fn dial_http1(&self, server: &str) -> Result<HyperConn, UpstreamError> {
+        let read = Arc::new(AtomicU64::new(0));
+        let stream = Counted { io: self.dial(server).await?, read: read.clone() };
         let (sender, connection) =
             self.http1.handshake(TokioIo::new(stream)).await.map_err(UpstreamError::Http)?;
         let server_name = server.to_owned();
@@ -217,7 +235,7 @@ impl Transport {
                 tracing::debug!(server = %server_name, error = %err, "connection to server ended");
             }
         });
-        Ok(sender)
+        Ok(HyperConn { sender, read })
     }
 
     /// A TCP connection to `server` within `dialTimeout`, with Go's dialer options.
@@ -249,7 +267,8 @@ impl Transport {
     ) -> Result<Response<Incoming>, UpstreamError> {
         self.within_header_timeout(async {
             let mut sender = self.h2c_sender(server).await?;
-            sender.send_request(req).await.map_err(UpstreamError::from_hyper)
+            // HTTP/2 reports a stream cut short as a reset: no byte count needed.
+            sender.send_request(req).await.map_err(|err| UpstreamError::from_hyper(err, false))
         })
         .await
     }
@@ -292,6 +311,58 @@ impl Transport {
             map.insert(server.to_owned(), sender.clone());
         }
         Ok(sender)
+    }
+}
+
+/// A connection to a server that counts the bytes read from it (see `HyperConn`).
+struct Counted {
+    io: TcpStream,
+    read: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        if n > 0 {
+            self.read.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

@@ -7,6 +7,7 @@
 //! whose response was cut short, or that switched protocols, is dropped and so closed.
 
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,9 +22,17 @@ pub trait Reusable {
     fn is_open(&self) -> bool;
 }
 
-impl Reusable for SendRequest<RequestBody> {
+/// hyper's HTTP/1.1 connection to a server, with the count of bytes read from it: when an
+/// exchange fails, hyper does not say whether the answer had begun, and Traefik's status
+/// depends on it (502 for a close before any answer, 500 for a head cut short).
+pub struct HyperConn {
+    pub sender: SendRequest<RequestBody>,
+    pub read: Arc<AtomicU64>,
+}
+
+impl Reusable for HyperConn {
     fn is_open(&self) -> bool {
-        !self.is_closed()
+        !self.sender.is_closed()
     }
 }
 
@@ -34,7 +43,7 @@ impl Reusable for Conn {
 }
 
 /// hyper's connections, for requests with a body and upgrades.
-pub(crate) type Senders = Pool<SendRequest<RequestBody>>;
+pub(crate) type Senders = Pool<HyperConn>;
 
 /// Idle connections of one server, the longest idle first.
 pub struct Pool<C> {
@@ -109,15 +118,15 @@ impl<C> Pool<C> {
 
 /// A connection lent to one exchange; it returns to its pool if the exchange completed.
 pub struct Lease {
-    sender: Option<SendRequest<RequestBody>>,
+    conn: Option<HyperConn>,
     pool: Arc<Senders>,
     limits: Limits,
     complete: bool,
 }
 
 impl Lease {
-    pub fn new(sender: SendRequest<RequestBody>, pool: Arc<Senders>, limits: Limits) -> Lease {
-        Lease { sender: Some(sender), pool, limits, complete: false }
+    pub fn new(conn: HyperConn, pool: Arc<Senders>, limits: Limits) -> Lease {
+        Lease { conn: Some(conn), pool, limits, complete: false }
     }
 
     /// The response body was read to its end: the connection can serve another request.
@@ -128,8 +137,8 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let (true, Some(sender)) = (self.complete, self.sender.take()) {
-            self.pool.checkin(sender, self.limits);
+        if let (true, Some(conn)) = (self.complete, self.conn.take()) {
+            self.pool.checkin(conn, self.limits);
         }
     }
 }
