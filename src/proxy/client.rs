@@ -130,7 +130,17 @@ impl Transport {
         server: &str,
         req: Request<RequestBody>,
     ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        let request_was_head = req.method() == http::Method::HEAD;
         let (mut response, lease) = self.send_on_pool(pool, server, req).await?;
+        // hyper reads a body under any transfer coding until the connection closes; Go's client
+        // (Traefik's) refuses every coding but chunked, as `h1` does while parsing.
+        if response.version() != http::Version::HTTP_10
+            && !h1::head::bodiless(response.status(), request_was_head)
+        {
+            let codings = response.headers().get_all(header::TRANSFER_ENCODING);
+            h1::head::chunked(|| codings.iter().map(|v| v.as_bytes()))
+                .map_err(|err| UpstreamError::Exchange(ExchangeError::Head(err)))?;
+        }
         // hyper decodes `chunked` but leaves a `Content-Length` beside it, which would contradict
         // the body the client gets; Go's client drops it, as `h1` does while parsing.
         let headers = response.headers_mut();

@@ -32,7 +32,6 @@ pub(super) async fn forward(
     trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let client_upgrade = parts.extensions.remove::<OnUpgrade>();
-    let request_was_head = parts.method == http::Method::HEAD;
     let upgrade = strip_hop_by_hop(&mut parts.headers);
     if let Some(kind) = upgrade.clone() {
         restore_upgrade(&mut parts.headers, kind);
@@ -73,27 +72,21 @@ pub(super) async fn forward(
         // would carry (and move, request after request) room for it.
         Box::pin(send_through_hyper(parts, body, &out)).await
     };
+    // Traefik's access log records its error answer as the origin's.
+    let sent = sent.map_err(|err| upstream_failed(&err, out.target));
+    let origin_status = match &sent {
+        Ok(sent) => sent.status(),
+        Err(answer) => answer.status(),
+    };
+    trail.origin_status = Some(origin_status.as_u16());
+    trail.origin_duration = Some(sent_at.elapsed());
     let sent = match sent {
         Ok(sent) => sent,
-        Err(err) => {
-            // Traefik's access log records its error answer as the origin's.
-            let response = upstream_failed(&err, out.target);
-            trail.origin_status = Some(response.status().as_u16());
-            trail.origin_duration = Some(sent_at.elapsed());
-            return response;
-        }
+        Err(answer) => return answer,
     };
-    trail.origin_status = Some(sent.status().as_u16());
-    trail.origin_duration = Some(sent_at.elapsed());
     let mut response = match sent {
         Sent::Hyper(response, _) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return relay_upgrade(response, client_upgrade, upgrade.is_some());
-        }
-        // hyper reads a body under any transfer coding until the connection closes; Go's client
-        // (Traefik's) refuses every coding but chunked, and Traefik answers 500.
-        Sent::Hyper(response, _) if unknown_transfer_coding(&response, request_was_head) => {
-            tracing::debug!(server = %out.target.url, "answer with a transfer coding other than chunked");
-            return error_response(StatusCode::INTERNAL_SERVER_ERROR);
         }
         Sent::Hyper(response, lease) => response.map(|body| ResponseBody::from_server(body, lease)),
         Sent::Plain(response) => response.map(ResponseBody::Server),
@@ -170,30 +163,6 @@ fn upstream_failed(err: &UpstreamError, target: &Target) -> Response<ResponseBod
     let status = err.status();
     tracing::debug!(server = %target.url, error = %err, status = status.as_u16(), "request to server failed");
     error_response(status)
-}
-
-/// A `Transfer-Encoding` other than exactly `chunked` on an answer that has a body, as Go's
-/// client reads it (HTTP/1.0 has no transfer codings; `h1::head` applies the same rule).
-fn unknown_transfer_coding<B>(response: &Response<B>, request_was_head: bool) -> bool {
-    let status = response.status();
-    if request_was_head
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-        || response.version() == http::Version::HTTP_10
-    {
-        return false;
-    }
-    let mut codings = response
-        .headers()
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii);
-    match (codings.next(), codings.next()) {
-        (None, _) => false,
-        (Some(coding), None) => !coding.eq_ignore_ascii_case(b"chunked"),
-        (Some(_), Some(_)) => true,
-    }
 }
 
 /// A 101 from the server: answer the client with it, then splice the two connections once both

@@ -262,6 +262,31 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// No body, whatever the head says: the answer to a HEAD, a 204 or a 304.
+pub(crate) fn bodiless(status: StatusCode, request_was_head: bool) -> bool {
+    request_was_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}
+
+/// The `Transfer-Encoding` lines (`values()` yields them) as Go's client takes them on
+/// HTTP/1.1: `false` when there are none, `true` when the coding is exactly `chunked`, an error
+/// for anything else.
+pub(crate) fn chunked<'a, I>(values: impl Fn() -> I) -> Result<bool, HeadError>
+where
+    I: Iterator<Item = &'a [u8]>,
+{
+    let mut codings = values().flat_map(|v| v.split(|&b| b == b',')).map(<[u8]>::trim_ascii);
+    match (codings.next(), codings.next()) {
+        (None, _) => Ok(false),
+        (Some(coding), None) if coding.eq_ignore_ascii_case(b"chunked") => Ok(true),
+        _ => {
+            let all: Vec<&[u8]> = values().collect();
+            Err(HeadError::TransferCoding(
+                String::from_utf8_lossy(&all.join(&b","[..])).into_owned(),
+            ))
+        }
+    }
+}
+
 /// RFC 9112 §6.3 as Go's client reads it: no body after HEAD, 204 and 304; chunked when that is
 /// the transfer coding (any other is refused; HTTP/1.0 has none); else `Content-Length` (every
 /// copy the same); else until close.
@@ -271,21 +296,11 @@ fn framing(
     http10: bool,
     request_was_head: bool,
 ) -> Result<Framing, HeadError> {
-    if request_was_head || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+    if bodiless(status, request_was_head) {
         return Ok(Framing::Length(0));
     }
-    if !http10 && lines.values(b"transfer-encoding").next().is_some() {
-        let mut codings = lines.tokens(b"transfer-encoding");
-        return match (codings.next(), codings.next()) {
-            (Some(coding), None) if coding.eq_ignore_ascii_case(b"chunked") => {
-                Ok(Framing::Chunked(Chunked::default()))
-            }
-            _ => {
-                let all: Vec<&[u8]> = lines.values(b"transfer-encoding").collect();
-                let all = String::from_utf8_lossy(&all.join(&b","[..])).into_owned();
-                Err(HeadError::TransferCoding(all))
-            }
-        };
+    if !http10 && chunked(|| lines.values(b"transfer-encoding"))? {
+        return Ok(Framing::Chunked(Chunked::default()));
     }
     let mut length = None;
     for value in lines.values(b"content-length") {
