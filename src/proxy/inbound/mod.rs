@@ -101,9 +101,7 @@ pub(super) async fn serve(
             }
             // Blank lines before a request are allowed (RFC 9112 §2.2) and are no head yet.
             note_head(conn, read.iter().any(|&b| b != b'\r' && b != b'\n'));
-            if read.capacity() - read.len() < READ_SIZE / 4 {
-                read.reserve(READ_SIZE);
-            }
+            super::h1::make_room(&mut read, READ_SIZE);
             match io.read_buf(&mut read).await {
                 Ok(0) | Err(_) => return Ended::Closed,
                 Ok(_) => {}
