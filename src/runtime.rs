@@ -33,12 +33,30 @@ use crate::stats;
 pub fn run(config: StaticConfig, meta: StaticMeta) -> anyhow::Result<()> {
     // Before any thread exists: taking the passed sockets clears LISTEN_* from the environment.
     let inherited = crate::systemd::Inherited::take_from_env()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = if worker_threads() == 1 {
+        // One worker: tokio's single-threaded scheduler does the same work without the
+        // multi-threaded one's atomics, work-stealing checks and wake-up hand-offs.
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder
         .enable_all()
         .thread_name("tollgate")
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(config, meta, inherited))
+}
+
+/// The workers the multi-threaded runtime would start: `TOKIO_WORKER_THREADS` (tokio's own
+/// setting) when it is a positive number, else the CPUs this process may run on (affinity and
+/// cgroup quota included).
+fn worker_threads() -> usize {
+    std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 async fn serve(

@@ -269,6 +269,44 @@ fn sigterm_drains_requests_in_flight_then_exits_zero() {
     let _ = pid;
 }
 
+/// One worker (a one-core board, or `TOKIO_WORKER_THREADS=1`) runs tokio's single-threaded
+/// scheduler: no worker thread beside the main one. The whole life cycle works there too:
+/// proxying, a reload, a drain of a request in flight, exit 0.
+#[test]
+fn one_worker_runs_single_threaded_through_reload_and_drain() {
+    let a = Backend::start("a");
+    let b = Backend::start("b");
+    let (static_yaml, dynamic_yaml) = (static_config("", false), routes(&[("/app", &a.url())]));
+    let mut setup = Setup::new(&static_yaml, &dynamic_yaml);
+    setup.env.push(("TOKIO_WORKER_THREADS", "1".to_owned()));
+    let tg = Tollgate::start(setup);
+    let addr = tg.addr();
+    assert_eq!(get(&addr, "/app/x", &[]).header("x-backend"), Some("a"));
+    // Main thread only, plus at most the blocking thread that read the files.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", tg.pid())).expect("status");
+    let threads: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("Threads: line");
+    assert!(threads <= 2, "{threads} threads: a multi-threaded runtime started");
+
+    let before = tg.stderr().matches("configuration applied").count();
+    tg.write_dynamic(&routes(&[("/app", &b.url()), ("/slow", &b.url())]));
+    tg.signal(libc::SIGHUP);
+    wait_until(Duration::from_secs(10), || {
+        tg.stderr().matches("configuration applied").count() > before
+    });
+    assert_eq!(get(&addr, "/app/x", &[]).header("x-backend"), Some("b"));
+
+    let slow = std::thread::spawn(move || get(&addr, "/slow/800", &[]));
+    wait_until(Duration::from_secs(5), || b.hits.load(Ordering::SeqCst) == 2);
+    let status = tg.stop(Duration::from_secs(15));
+    let reply = slow.join().expect("slow client");
+    assert_eq!((reply.status, reply.text()), (200, "slow".to_owned()), "drained");
+    assert!(status.success(), "exit status {status:?}");
+}
+
 #[test]
 fn drain_gives_up_after_grace_timeout() {
     let a = Backend::start("a");
