@@ -178,10 +178,13 @@ fn first_listed(ac: &AhoCorasick, hay: &str) -> Option<(usize, usize)> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Agent {
     pub browser_family: u8,
-    pub browser: Text<48>,
+    pub browser: Text<AGENT_TEXT>,
     pub os_family: u8,
-    pub os: Text<48>,
+    pub os: Text<AGENT_TEXT>,
 }
+
+/// Bytes kept of a browser's or an OS's name.
+pub(crate) const AGENT_TEXT: usize = 48;
 
 impl Agent {
     pub fn is_crawler(&self) -> bool {

@@ -3,7 +3,7 @@
 //! one per thread and merges them.
 
 use super::anon;
-use super::classify::{self, Agent, BROWSER_FAMILIES, OS_FAMILIES};
+use super::classify::{self, AGENT_TEXT, Agent, BROWSER_FAMILIES, OS_FAMILIES};
 use super::config::StatsConfig;
 use super::hash::{VisitorKey, fast_hash};
 use super::histogram::Histogram;
@@ -102,10 +102,49 @@ impl LatencyTable {
     }
 }
 
-#[derive(Clone, Debug, Default)]
-struct CachedAgent {
+/// A classified agent in the cache, as plain bytes so that the cache is allocated zeroed (hash 0:
+/// an empty slot) and only the slots agents land in become resident.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CachedAgent {
     hash: u64,
-    agent: Agent,
+    browser_family: u8,
+    os_family: u8,
+    browser_len: u8,
+    os_len: u8,
+    browser: [u8; AGENT_TEXT],
+    os: [u8; AGENT_TEXT],
+}
+
+impl CachedAgent {
+    fn new(hash: u64, a: &Agent) -> CachedAgent {
+        let mut c = CachedAgent {
+            hash,
+            browser_family: a.browser_family,
+            os_family: a.os_family,
+            browser_len: a.browser.len() as u8,
+            os_len: a.os.len() as u8,
+            browser: [0; AGENT_TEXT],
+            os: [0; AGENT_TEXT],
+        };
+        c.browser[..a.browser.len()].copy_from_slice(a.browser.as_bytes());
+        c.os[..a.os.len()].copy_from_slice(a.os.as_bytes());
+        c
+    }
+
+    fn agent(&self) -> Agent {
+        fn text(b: &[u8]) -> &str {
+            // Copied from a `str` cut at a character boundary: always UTF-8.
+            std::str::from_utf8(b).unwrap_or_default()
+        }
+        let mut a = Agent {
+            browser_family: self.browser_family,
+            os_family: self.os_family,
+            ..Agent::default()
+        };
+        fill(&mut a.browser, text(&self.browser[..usize::from(self.browser_len)]));
+        fill(&mut a.os, text(&self.os[..usize::from(self.os_len)]));
+        a
+    }
 }
 
 /// Exact hit and byte counts.
@@ -226,7 +265,7 @@ impl Engine {
             routers: LatencyTable::new(cfg.routers),
             services: LatencyTable::new(cfg.services),
             latency: Histogram::default(),
-            agent_cache: vec![CachedAgent::default(); cfg.agent_cache.max(1)].into_boxed_slice(),
+            agent_cache: super::zeroed::boxed(cfg.agent_cache.max(1)),
         }
     }
 
@@ -284,10 +323,10 @@ impl Engine {
         let n = self.agent_cache.len();
         let slot = &mut self.agent_cache[(hash as usize) % n];
         if slot.hash == hash && hash != 0 {
-            return slot.agent.clone();
+            return slot.agent();
         }
         let a = classify::classify(hit.user_agent.as_str());
-        *slot = CachedAgent { hash, agent: a.clone() };
+        *slot = CachedAgent::new(hash, &a);
         a
     }
 

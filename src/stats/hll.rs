@@ -9,18 +9,46 @@
 pub(crate) const MIN_PRECISION: u8 = 4;
 pub(crate) const MAX_PRECISION: u8 = 18;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// 2^p registers. They are allocated at the first insert or merge: until then `regs` is empty and
+/// reads as all zeros. The engine keeps 32 sketches of 16 KiB (31 days and the period), most of
+/// them for days to come; allocated up front, each cost a resident page or more from the start.
+#[derive(Clone, Debug)]
 pub struct Hll {
     p: u8,
     regs: Box<[u8]>,
 }
 
+/// What an unallocated sketch's registers read as (in `.bss`: no file bytes, and pages only
+/// read map the kernel's zero page).
+static ZEROS: [u8; 1 << MAX_PRECISION] = [0; 1 << MAX_PRECISION];
+
+impl PartialEq for Hll {
+    fn eq(&self, other: &Hll) -> bool {
+        self.p == other.p && self.registers() == other.registers()
+    }
+}
+
+impl Eq for Hll {}
+
 impl Hll {
     /// A sketch with 2^p registers; `p` is clamped to `MIN_PRECISION..=MAX_PRECISION`.
     pub fn new(p: u8) -> Hll {
-        let p = p.clamp(MIN_PRECISION, MAX_PRECISION);
-        // `vec![0; n]` is calloc: untouched pages cost no resident memory until used.
-        Hll { p, regs: vec![0u8; 1 << p].into_boxed_slice() }
+        Hll { p: p.clamp(MIN_PRECISION, MAX_PRECISION), regs: Box::default() }
+    }
+
+    /// The registers to write into, allocated on first use.
+    #[inline]
+    fn regs_mut(&mut self) -> &mut [u8] {
+        if self.regs.is_empty() {
+            self.allocate();
+        }
+        &mut self.regs
+    }
+
+    #[cold]
+    fn allocate(&mut self) {
+        // `vec![0; n]` is calloc: pages no register lands in stay unresident.
+        self.regs = vec![0u8; 1 << self.p].into_boxed_slice();
     }
 
     pub fn precision(&self) -> u8 {
@@ -28,7 +56,7 @@ impl Hll {
     }
 
     pub fn registers(&self) -> &[u8] {
-        &self.regs
+        if self.regs.is_empty() { &ZEROS[..1 << self.p] } else { &self.regs }
     }
 
     /// Rebuild from stored registers; `None` when the length is not a power of two in range or a
@@ -55,7 +83,7 @@ impl Hll {
         // The sentinel bit bounds the rank at 64 - p + 1 even for an all-zero remainder.
         let w = (hash << self.p) | (1u64 << (self.p - 1));
         let rank = w.leading_zeros() as u8 + 1;
-        let r = &mut self.regs[idx];
+        let r = &mut self.regs_mut()[idx];
         if rank > *r {
             *r = rank;
         }
@@ -66,7 +94,10 @@ impl Hll {
         if other.p != self.p {
             return false;
         }
-        for (a, b) in self.regs.iter_mut().zip(other.regs.iter()) {
+        if other.regs.is_empty() {
+            return true;
+        }
+        for (a, b) in self.regs_mut().iter_mut().zip(other.regs.iter()) {
             if *b > *a {
                 *a = *b;
             }
@@ -75,6 +106,7 @@ impl Hll {
     }
 
     pub fn clear(&mut self) {
+        // Kept allocated: a cleared day's slot is about to count the new day.
         self.regs.fill(0);
     }
 
@@ -83,6 +115,9 @@ impl Hll {
     }
 
     pub fn estimate(&self) -> u64 {
+        if self.regs.is_empty() {
+            return 0;
+        }
         let m = self.regs.len() as f64;
         let mut sum = 0.0f64;
         let mut zeros = 0usize;
@@ -98,8 +133,9 @@ impl Hll {
         est.round() as u64
     }
 
+    /// The registers' bytes once allocated: the bound, whether or not they are yet.
     pub fn heap_bytes(&self) -> usize {
-        self.regs.len()
+        1 << self.p
     }
 }
 
@@ -123,6 +159,24 @@ mod tests {
             let err = if n == 0 { est } else { (est - n as f64).abs() / n as f64 };
             assert!(err <= 0.0243, "n={n} est={est}");
         }
+    }
+
+    #[test]
+    fn registers_are_allocated_at_the_first_write_and_read_as_zeros_before() {
+        let mut h = Hll::new(14);
+        assert!(h.regs.is_empty());
+        assert_eq!(h.registers(), &[0u8; 1 << 14][..]);
+        assert_eq!((h.estimate(), h.is_empty(), h.heap_bytes()), (0, true, 1 << 14));
+        // Merging an untouched sketch in, or clearing, still allocates nothing.
+        assert!(h.merge(&Hll::new(14)));
+        h.clear();
+        assert!(h.regs.is_empty());
+        assert_eq!(h, Hll::from_registers(&[0u8; 1 << 14]).expect("zeros are registers"));
+        let mut g = Hll::new(14);
+        g.insert(fast_hash(b"x"));
+        assert!(h.merge(&g));
+        assert_eq!((h.regs.len(), h.estimate()), (1 << 14, 1));
+        assert_eq!(h, g);
     }
 
     #[test]

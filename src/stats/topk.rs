@@ -50,7 +50,9 @@ pub struct Entry<'a> {
     pub extra: u32,
 }
 
-const EMPTY: u32 = u32::MAX;
+/// An index entry holds slot + 1, so that a free entry is 0: the index is allocated zeroed and
+/// its pages stay unresident until keys land in them (a small site touches a few).
+const EMPTY: u32 = 0;
 
 impl TopK {
     pub fn new(capacity: usize, key_max: usize) -> TopK {
@@ -108,9 +110,10 @@ impl TopK {
             if s == EMPTY {
                 return Err(i);
             }
-            let slot = &self.slots[s as usize];
-            if slot.hash == hash && self.key_of(s as usize) == key {
-                return Ok(s as usize);
+            let s = s as usize - 1;
+            let slot = &self.slots[s];
+            if slot.hash == hash && self.key_of(s) == key {
+                return Ok(s);
             }
             i = (i + 1) & mask;
         }
@@ -120,7 +123,7 @@ impl TopK {
     fn unindex(&mut self, slot: usize) {
         let mask = self.index.len() - 1;
         let mut i = (self.slots[slot].hash as usize) & mask;
-        while self.index[i] as usize != slot {
+        while self.index[i] as usize != slot + 1 {
             i = (i + 1) & mask;
         }
         let mut hole = i;
@@ -130,7 +133,7 @@ impl TopK {
             if s == EMPTY {
                 break;
             }
-            let home = (self.slots[s as usize].hash as usize) & mask;
+            let home = (self.slots[s as usize - 1].hash as usize) & mask;
             // Move `s` into the hole when its home is not in (hole, j] cyclically.
             let dist_j = j.wrapping_sub(home) & mask;
             let dist_hole = hole.wrapping_sub(home) & mask;
@@ -218,7 +221,7 @@ impl TopK {
                 });
                 let off = s * self.key_max;
                 self.keys[off..off + key.len()].copy_from_slice(key);
-                self.index[free] = s as u32;
+                self.index[free] = s as u32 + 1;
                 self.heap.push(s as u32);
                 self.pos[s] = (self.heap.len() - 1) as u32;
                 let p = self.heap.len() - 1;
@@ -242,7 +245,7 @@ impl TopK {
                     Err(free) => free,
                     Ok(_) => unreachable!("key was absent before the eviction"),
                 };
-                self.index[free] = s as u32;
+                self.index[free] = s as u32 + 1;
                 self.sift_down(0);
             }
         }
