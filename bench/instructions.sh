@@ -9,8 +9,13 @@
 # a warm-up, counters zeroed, wrk for DURATION seconds, counters dumped; instructions divided by
 # the requests wrk completed. The dump is kept for `callgrind_annotate --inclusive=yes FILE`.
 #
+# CACHE_SIM=1 also simulates the data caches and adds misses per request: first-level (32 KiB)
+# and a last level of CACHE_LL ("SIZE,WAYS,LINE"; default 512 KiB, 8-way: this machine's
+# per-core L2, since the shared L3 is whatever other guests leave us). Still user space only: the
+# kernel's copies into tollgate's buffers are not simulated, the parser's reads of them are.
+#
 # usage: bench/instructions.sh NAME=BINARY...
-# environment: DURATION (10 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1)
+# environment: DURATION (10 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1) CACHE_SIM (0) CACHE_LL
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,9 +34,19 @@ trap 'exit 130' INT TERM
 # shellcheck source=bench/peers.sh
 . "$BENCH_DIR/peers.sh"
 
+CACHE_SIM="${CACHE_SIM:-0}"
+CACHE_LL="${CACHE_LL:-524288,8,64}"
+SIM=""
+if [ "$CACHE_SIM" = 1 ]; then SIM="--cache-sim=yes --D1=32768,8,64 --LL=$CACHE_LL"; fi
+
 start_backend
-echo "| build | requests | instructions/request |"
-echo "| --- | ---: | ---: |"
+if [ "$CACHE_SIM" = 1 ]; then
+    echo "| build | requests | instructions/request | L1 data misses/request | LL data misses/request |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+else
+    echo "| build | requests | instructions/request |"
+    echo "| --- | ---: | ---: |"
+fi
 for spec in "$@"; do
     name="${spec%%=*}" bin="${spec#*=}"
     [ -x "$bin" ] || die "no binary at $bin"
@@ -40,7 +55,7 @@ for spec in "$@"; do
     # A wrapper that becomes valgrind (exec keeps the pid that start_tollgate reports).
     cat >"$dir/under-callgrind" <<EOF
 #!/bin/sh
-exec valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" "$bin" "\$@"
+exec valgrind --tool=callgrind $SIM --callgrind-out-file="$dir/callgrind.out" "$bin" "\$@"
 EOF
     chmod +x "$dir/under-callgrind"
     port="$(free_port)"
@@ -58,7 +73,14 @@ EOF
     requests="$(awk '/requests in/ { print $1 }' "$dir/wrk.txt")"
     ir="$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")"
     stop_pid "$pid"
-    printf '| %s | %s | %s |\n' "$name" "$requests" \
-        "$(awk -v i="$ir" -v n="$requests" 'BEGIN { printf "%.0f", n ? i / n : 0 }')"
+    per() { awk -v i="$1" -v n="$requests" 'BEGIN { printf "%.0f", n ? i / n : 0 }'; }
+    if [ "$CACHE_SIM" = 1 ]; then
+        # Columns named by the dump's "events:" line: D1mr D1mw (first level), DLmr DLmw (last).
+        read -r d1 ll < <(awk '/^events:/ { for (i = 2; i <= NF; i++) col[$i] = i }
+            /^(summary|totals):/ { print $col["D1mr"] + $col["D1mw"], $col["DLmr"] + $col["DLmw"]; exit }' "$dump")
+        printf '| %s | %s | %s | %s | %s |\n' "$name" "$requests" "$(per "$ir")" "$(per "$d1")" "$(per "$ll")"
+    else
+        printf '| %s | %s | %s |\n' "$name" "$requests" "$(per "$ir")"
+    fi
     log "$name: dump $dump"
 done
