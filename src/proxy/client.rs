@@ -194,17 +194,18 @@ impl Transport {
     /// Send one request without a body over HTTP/1.1 to `server` (host:port) on tollgate's own
     /// connection (`h1`): an idle one of `pool`, or a new one. `target` is the request line's
     /// (origin form); the request's URI is not looked at. The body returns the connection to
-    /// `pool` when it has been read to its end.
+    /// `pool` when it has been read to its end. Interim answers go to `relay`, if any.
     pub async fn send_plain(
         &self,
         pool: &Arc<Pool<h1::Conn>>,
         server: &str,
         req: &http::request::Parts,
         target: &str,
+        relay: Option<&h1::InterimRelay>,
     ) -> Result<Response<ServerBody>, UpstreamError> {
         self.within_header_timeout(async {
             while let Some(mut conn) = pool.checkout(self.limits) {
-                match conn.exchange(req, target).await {
+                match conn.exchange(req, target, relay).await {
                     Ok(head) => return Ok(self.respond(conn, head, pool)),
                     // A connection the server closed while it lay idle: tried again on the next
                     // one, as Go's client does for requests that may be repeated.
@@ -215,7 +216,7 @@ impl Transport {
                 }
             }
             let mut conn = h1::Conn::new(self.dial(server).await?);
-            let head = conn.exchange(req, target).await.map_err(UpstreamError::Exchange)?;
+            let head = conn.exchange(req, target, relay).await.map_err(UpstreamError::Exchange)?;
             Ok(self.respond(conn, head, pool))
         })
         .await

@@ -197,6 +197,7 @@ async fn serve_connection(
         entrypoint,
         tls: false,
         state: state.clone(),
+        interim: Default::default(),
     });
     let mut ticker = tokio::time::interval(IDLE_CHECK);
 

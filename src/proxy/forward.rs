@@ -22,6 +22,8 @@ pub(super) struct Outbound<'a> {
     pub pass_host_header: bool,
     /// The client address as a header value (for `X-Forwarded-For`).
     pub client: &'a HeaderValue,
+    /// Where the server's interim (1xx) answers go, when the client's side passes them on.
+    pub interim: Option<&'a super::h1::InterimRelay>,
 }
 
 /// Send the request to the server and turn the answer (or failure) into the client's response.
@@ -62,7 +64,7 @@ pub(super) async fn forward(
         // The path and query came from a parsed URI: written as they are, not parsed again.
         let target = out.target.request_target(&pq);
         let (pool, server) = (&out.target.plain, out.target.authority.as_str());
-        out.transport.send_plain(pool, server, &parts, &target).await.map(Sent::Plain)
+        out.transport.send_plain(pool, server, &parts, &target, out.interim).await.map(Sent::Plain)
     } else {
         let Some(uri) = out.target.uri_for(&pq) else {
             return error_response(StatusCode::BAD_REQUEST);

@@ -20,6 +20,7 @@ use hyper::body::Incoming;
 use super::body::{RequestBody, ResponseBody};
 use super::finish::{ConnState, Finish, HitSink, Tracked};
 use super::forward::{Outbound, error_response, forward};
+use super::h1::InterimRelay;
 use super::headers::{ForwardedPolicy, Origin, is_websocket};
 use super::service::{ServiceId, ServiceRt, add_cookies, choose};
 use super::table::{Internal, RouteTable};
@@ -61,6 +62,8 @@ pub(super) struct ConnInfo {
     pub entrypoint: usize,
     pub tls: bool,
     pub state: Arc<ConnState>,
+    /// Interim answers on their way to this client (`inbound` enables it per request).
+    pub interim: InterimRelay,
 }
 
 /// Serve one request. Never fails: every error becomes a response here.
@@ -174,7 +177,9 @@ async fn route(
     let Some(service) = router.service else {
         return not_found();
     };
-    let response = serve(&table, service, parts, body, &conn.peer_value, trail).await;
+    let interim = conn.interim.enabled().then_some(&conn.interim);
+    let out = Client { address: &conn.peer_value, interim };
+    let response = serve(&table, service, parts, body, out, trail).await;
     respond_through(response, &router.middlewares[..ran])
 }
 
@@ -193,13 +198,22 @@ fn respond_through(
     Response::from_parts(parts, body)
 }
 
+/// The client side of a request, as forwarding needs it.
+#[derive(Clone, Copy)]
+struct Client<'a> {
+    /// The client address as a header value (for `X-Forwarded-For`).
+    address: &'a HeaderValue,
+    /// Where the server's interim answers go, if the client's connection passes them on.
+    interim: Option<&'a InterimRelay>,
+}
+
 /// Walk weighted and mirroring services down to a load balancer, then forward to one server.
 async fn serve(
     table: &Arc<RouteTable>,
     mut id: ServiceId,
     parts: request::Parts,
     body: RequestBody,
-    client: &HeaderValue,
+    client: Client<'_>,
     trail: &mut Trail,
 ) -> Response<ResponseBody> {
     let mut cookies: Vec<HeaderValue> = Vec::new();
@@ -219,7 +233,7 @@ async fn serve(
                 let has_body = matches!(body, RequestBody::Incoming(_));
                 if !has_body || !m.mirror_body {
                     for mirror in m.mirrors_for_next() {
-                        spawn_mirror(table.clone(), mirror, &parts, client);
+                        spawn_mirror(table.clone(), mirror, &parts, client.address);
                     }
                 }
                 id = m.main;
@@ -238,7 +252,8 @@ async fn serve(
                     target,
                     transport: &lb.transport,
                     pass_host_header: lb.pass_host_header,
-                    client,
+                    client: client.address,
+                    interim: client.interim,
                 };
                 let mut response = forward(parts, body, out, trail).await;
                 add_cookies(response.headers_mut(), &cookies);
@@ -294,7 +309,9 @@ fn spawn_mirror(
     let (copy, ()) = copy.into_parts();
     tokio::spawn(async move {
         let mut scratch = Trail::default();
-        let response = serve(&table, mirror, copy, RequestBody::Empty, &client, &mut scratch).await;
+        // A mirror's interim answers go nowhere, as its final one.
+        let out = Client { address: &client, interim: None };
+        let response = serve(&table, mirror, copy, RequestBody::Empty, out, &mut scratch).await;
         let _ = http_body_util::BodyExt::collect(response.into_body()).await;
     });
 }

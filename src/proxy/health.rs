@@ -164,7 +164,7 @@ impl Probe {
                     let pool = Arc::default();
                     let (parts, _) = req.into_parts();
                     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-                    let sent = transport.send_plain(&pool, &authority, &parts, target).await;
+                    let sent = transport.send_plain(&pool, &authority, &parts, target, None).await;
                     sent.map(|r| r.into_parts().0)
                 }
             };

@@ -7,14 +7,12 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version, response};
 
 use super::chunked::Chunked;
+use super::interim::InterimRelay;
 use crate::proxy::headers::is_hop_by_hop;
 
 /// The most a response head may take, 1xx heads before it included: hyper's default read
 /// buffer limit, what tollgate accepted before it spoke HTTP/1.1 to servers itself.
 pub(crate) const MAX_HEAD: usize = 8192 + 4096 * 100;
-
-/// Interim answers accepted before the final one (Go's client stops at 5).
-const MAX_INTERIM: usize = 5;
 
 /// Header lines parsed on the stack before falling back to the heap.
 const INLINE_HEADERS: usize = 64;
@@ -37,8 +35,6 @@ pub enum HeadError {
     ContentLength(String),
     #[error("the server switched protocols unasked")]
     UnaskedSwitch,
-    #[error("more than {MAX_INTERIM} interim (1xx) responses")]
-    TooManyInterim,
     #[error("unsupported transfer coding {0:?}")]
     TransferCoding(String),
 }
@@ -103,7 +99,8 @@ pub(crate) fn push_title_case(out: &mut Vec<u8>, name: &[u8]) {
     }
 }
 
-/// Parse the response head at the front of `buf`, skipping interim 1xx responses. `None`: the
+/// Parse the response head at the front of `buf`, past interim 1xx responses (handed to the
+/// relay, if the exchange has one). `None`: the
 /// head is not complete yet (read more). On success the head's bytes leave `buf` (header values
 /// keep sharing them) and what follows, the body's start, stays. `spans` is scratch space, kept
 /// by the connection so that a response costs no allocation for it.
@@ -111,7 +108,7 @@ pub(crate) fn parse_response(
     buf: &mut BytesMut,
     request_was_head: bool,
     spans: &mut Vec<Span>,
-    interim: &mut Interim,
+    interim: &mut Interim<'_>,
 ) -> Result<Option<Head>, HeadError> {
     loop {
         let mut inline = [httparse::EMPTY_HEADER; INLINE_HEADERS];
@@ -135,13 +132,14 @@ pub(crate) fn parse_response(
         }
         match raw.status {
             101 => return Err(HeadError::UnaskedSwitch),
-            // 100 Continue, 103 Early Hints...: interim, the real answer follows.
+            // 100 Continue, 103 Early Hints...: interim, the real answer follows. As many as
+            // fit in the head limit, as Go's client (Traefik's) now takes any number of them
+            // within its own.
             100..=199 => {
-                interim.count += 1;
-                if interim.count > MAX_INTERIM {
-                    return Err(HeadError::TooManyInterim);
-                }
                 interim.bytes += raw.len;
+                if let Some(relay) = interim.relay {
+                    relay.push(raw.status, &buf[..raw.len], spans);
+                }
                 buf.advance(raw.len);
             }
             _ => return build(buf, raw, spans, request_was_head).map(Some),
@@ -149,11 +147,17 @@ pub(crate) fn parse_response(
     }
 }
 
-/// Interim (1xx) answers seen before the final one, across reads.
+/// Interim (1xx) answers seen before the final one, across reads, and where they go.
 #[derive(Debug, Default)]
-pub(crate) struct Interim {
-    count: usize,
+pub(crate) struct Interim<'r> {
     bytes: usize,
+    relay: Option<&'r InterimRelay>,
+}
+
+impl<'r> Interim<'r> {
+    pub(crate) fn relaying(relay: Option<&'r InterimRelay>) -> Interim<'r> {
+        Interim { bytes: 0, relay }
+    }
 }
 
 /// Where one header line's name and value lie in the buffer (name start, name end, value start,
@@ -319,11 +323,18 @@ fn framing(
 }
 
 /// Parse `input` as response heads fed `piece` bytes at a time, as reads would bring them: a
-/// summary of the outcome (the head, an error, or not complete), for the fuzz target, which
-/// checks that it does not depend on `piece`.
+/// summary of the outcome (the interim answers as relayed, then the head, an error, or not
+/// complete), for the fuzz target, which checks that it does not depend on `piece`.
 #[doc(hidden)]
 pub fn parse_in_pieces(input: &[u8], request_was_head: bool, piece: usize) -> String {
-    let (mut buf, mut spans, mut interim) = (BytesMut::new(), Vec::new(), Interim::default());
+    let relay = InterimRelay::default();
+    let (mut buf, mut spans) = (BytesMut::new(), Vec::new());
+    let mut interim = Interim::relaying(Some(&relay));
+    let relayed = || {
+        let mut out = Vec::new();
+        relay.take(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
     let mut fed = 0;
     loop {
         let end = (fed + piece.max(1)).min(input.len());
@@ -332,7 +343,8 @@ pub fn parse_in_pieces(input: &[u8], request_was_head: bool, piece: usize) -> St
         match parse_response(&mut buf, request_was_head, &mut spans, &mut interim) {
             Ok(Some(head)) => {
                 return format!(
-                    "{} {:?} {:?} keep-alive {} rest {}",
+                    "{:?} {} {:?} {:?} keep-alive {} rest {}",
+                    relayed(),
                     head.parts.status,
                     head.parts.headers,
                     head.framing,
@@ -340,8 +352,8 @@ pub fn parse_in_pieces(input: &[u8], request_was_head: bool, piece: usize) -> St
                     buf.len() + input.len() - fed
                 );
             }
-            Err(err) => return format!("error: {err}"),
-            Ok(None) if fed == input.len() => return "incomplete".into(),
+            Err(err) => return format!("{:?} error: {err}", relayed()),
+            Ok(None) if fed == input.len() => return format!("{:?} incomplete", relayed()),
             Ok(None) => {}
         }
     }
@@ -397,14 +409,10 @@ mod tests {
     }
 
     #[test]
-    fn interim_answers_are_bounded_in_number_and_size() {
-        let five = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(5);
-        assert!(
-            parse(&format!("{five}HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), false).is_ok()
-        );
-        let six = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(6);
-        let refused = parse(&format!("{six}HTTP/1.1 200 OK\r\n\r\n"), false);
-        assert!(matches!(refused, Err(HeadError::TooManyInterim)));
+    fn interim_answers_are_bounded_in_size() {
+        let many = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(50);
+        let head = parse(&format!("{many}HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), false);
+        assert_eq!(head.expect("valid").expect("complete").parts.status, StatusCode::OK);
         // Interim heads count toward the head limit, also across reads.
         let big = format!("HTTP/1.1 103 Early Hints\r\nLink: {}\r\n\r\n", "x".repeat(MAX_HEAD / 2));
         let (mut spans, mut interim) = (Vec::new(), Interim::default());

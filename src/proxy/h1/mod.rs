@@ -13,6 +13,7 @@
 mod body;
 pub(crate) mod chunked;
 pub(crate) mod head;
+mod interim;
 
 use std::future::Future;
 use std::io;
@@ -26,6 +27,7 @@ use tokio::net::TcpStream;
 
 pub(crate) use body::{Home, ServerBody};
 pub(crate) use head::{Head, HeadError};
+pub(crate) use interim::InterimRelay;
 
 /// Read buffer reserved at a time: most heads and small bodies arrive in one read.
 const READ_SIZE: usize = 8192;
@@ -60,8 +62,8 @@ impl ExchangeError {
     /// Traefik's answer (its `ComputeStatusCode`): 502 for an EOF before any answer or a
     /// network error, 500 for every failure Go's client names itself: a head cut short (an
     /// unexpected EOF), a malformed or oversized head, a bad `Content-Length`, a transfer coding
-    /// it does not know, too many interim answers, a switch nobody asked for. Compared with the
-    /// real Traefik by `answers_from_servers_reach_the_client_as_through_traefik`.
+    /// it does not know, a switch nobody asked for. Compared with the real Traefik by
+    /// `answers_from_servers_reach_the_client_as_through_traefik`.
     pub fn status(&self) -> http::StatusCode {
         match self {
             ExchangeError::ClosedInHead | ExchangeError::Head(_) => {
@@ -104,16 +106,17 @@ impl Conn {
     }
 
     /// Send a body-less request and read the response head; the body's start may stay in the
-    /// connection's buffer for [`ServerBody`].
+    /// connection's buffer for [`ServerBody`]. Interim answers before it go to `relay`, if any.
     pub async fn exchange(
         &mut self,
         req: &request::Parts,
         target: &str,
+        relay: Option<&InterimRelay>,
     ) -> Result<Head, ExchangeError> {
         head::encode_request(&req.method, target, &req.headers, &mut self.write);
         self.io.write_all(&self.write).await.map_err(ExchangeError::Write)?;
         let request_was_head = req.method == http::Method::HEAD;
-        let mut interim = head::Interim::default();
+        let mut interim = head::Interim::relaying(relay);
         loop {
             if !self.read.is_empty()
                 && let Some(head) = head::parse_response(

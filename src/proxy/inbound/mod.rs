@@ -14,8 +14,8 @@
 pub(super) mod request;
 mod response;
 
-use std::future::poll_fn;
-use std::pin::Pin;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
@@ -27,6 +27,7 @@ use tokio::net::TcpStream;
 
 use super::body::RequestBody;
 use super::finish::{Tracked, monotonic_ms};
+use super::h1::InterimRelay;
 use super::handler::{ConnInfo, Shared, handle};
 use request::Parsed;
 use response::{BodyLength, Framing};
@@ -111,7 +112,9 @@ pub(super) async fn serve(
         control.answering.store(true, Ordering::Relaxed);
         let request_was_head = simple.parts.method == http::Method::HEAD;
         let request = Request::from_parts(simple.parts, RequestBody::Empty);
-        let response = handle(request, conn, shared).await;
+        conn.interim.set_enabled(true);
+        let response = answer(io, &conn.interim, pin!(handle(request, conn, shared))).await;
+        conn.interim.set_enabled(false);
         let keep_alive = simple.keep_alive && !control.closing();
         let (parts, body) = response.into_parts();
         let length = BodyLength::of(body.is_end_stream(), body.size_hint());
@@ -127,6 +130,33 @@ pub(super) async fn serve(
         if !written || head.last {
             let _ = io.shutdown().await;
             return Ended::Closed;
+        }
+    }
+}
+
+/// Await the handler's answer, writing the server's interim (1xx) answers to the client as they
+/// come, as Traefik does (`h1::InterimRelay`); every one is out before the final head. A write
+/// that fails drops the rest of them; the final answer's write then fails the same way.
+async fn answer<F: Future>(
+    io: &mut TcpStream,
+    relay: &InterimRelay,
+    mut handling: Pin<&mut F>,
+) -> F::Output {
+    let mut interim = Vec::new();
+    let mut writable = true;
+    loop {
+        let step = poll_fn(|cx| match handling.as_mut().poll(cx) {
+            Poll::Ready(response) => Poll::Ready(Some(response)),
+            Poll::Pending if relay.queued() => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        if relay.queued() {
+            relay.take(&mut interim);
+            writable = writable && io.write_all(&interim).await.is_ok();
+        }
+        if let Some(response) = step {
+            return response;
         }
     }
 }
