@@ -301,6 +301,38 @@ fn interim_responses_reach_the_client_before_the_final_one() {
 }
 
 #[test]
+fn early_hints_reach_the_client_while_the_server_still_works() {
+    // The server sends 103, then waits until the client has it before it answers: tollgate must
+    // pass the interim answer on as it comes, not with the final one.
+    let (got_hints, hints_seen) = std::sync::mpsc::channel::<()>();
+    let hints_seen = Mutex::new(hints_seen);
+    let backend = RawBackend::start(move |mut peer| {
+        if peer.next_request().is_some() {
+            peer.send(b"HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n");
+            let seen = hints_seen.lock().expect("lock").recv_timeout(Duration::from_secs(10));
+            if seen.is_ok() {
+                peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        }
+    });
+    let tg = start(&routes(&[("app", &backend.url())]));
+    let mut client = TcpStream::connect(tg.addr()).expect("connect");
+    client.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    client
+        .write_all(b"GET /app HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let hints = b"HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload\r\n\r\n";
+    let mut seen = vec![0u8; hints.len()];
+    client.read_exact(&mut seen).expect("the 103 before the final answer");
+    assert_eq!(String::from_utf8_lossy(&seen), String::from_utf8_lossy(hints));
+    got_hints.send(()).expect("backend waiting");
+    let mut rest = Vec::new();
+    let _ = client.read_to_end(&mut rest);
+    let resp = parse(&rest);
+    assert_eq!((resp.status, resp.text().as_str()), (200, "ok"));
+}
+
+#[test]
 fn head_response_has_no_body_and_the_connection_is_reused() {
     let backend = RawBackend::answering(|head| {
         if head.starts_with("HEAD ") {
