@@ -5,6 +5,8 @@
 //! 2.5 * 2^p distinct items linear counting is used, which is far tighter (about 0.6 % at 16k
 //! items). Two sketches built with the same hash merge exactly (register-wise max).
 
+use std::borrow::Cow;
+
 /// Smallest and largest precision accepted.
 pub(crate) const MIN_PRECISION: u8 = 4;
 pub(crate) const MAX_PRECISION: u8 = 18;
@@ -17,10 +19,6 @@ pub struct Hll {
     p: u8,
     regs: Box<[u8]>,
 }
-
-/// What an unallocated sketch's registers read as (in `.bss`: no file bytes, and pages only
-/// read map the kernel's zero page).
-static ZEROS: [u8; 1 << MAX_PRECISION] = [0; 1 << MAX_PRECISION];
 
 impl PartialEq for Hll {
     fn eq(&self, other: &Hll) -> bool {
@@ -55,8 +53,15 @@ impl Hll {
         self.p
     }
 
-    pub fn registers(&self) -> &[u8] {
-        if self.regs.is_empty() { &ZEROS[..1 << self.p] } else { &self.regs }
+    /// The registers; zeros made for the occasion when none were allocated yet (snapshots and
+    /// comparisons, not the request path). A static of zeros would have cost 256 KiB of
+    /// binary: an immutable static lands in `.rodata`, not `.bss`.
+    pub fn registers(&self) -> Cow<'_, [u8]> {
+        if self.regs.is_empty() {
+            Cow::Owned(vec![0u8; 1 << self.p])
+        } else {
+            Cow::Borrowed(&self.regs)
+        }
     }
 
     /// Rebuild from stored registers; `None` when the length is not a power of two in range or a
@@ -202,7 +207,7 @@ mod tests {
     #[test]
     fn registers_round_trip_and_reject_garbage() {
         let a = filled(10, 0..500);
-        let b = Hll::from_registers(a.registers()).expect("valid");
+        let b = Hll::from_registers(&a.registers()).expect("valid");
         assert_eq!(a, b);
         assert!(Hll::from_registers(&[0u8; 1000]).is_none());
         assert!(Hll::from_registers(&[200u8; 1024]).is_none());

@@ -72,7 +72,7 @@ impl W {
         self.u64(r.late);
     }
     fn hll(&mut self, h: &Hll) {
-        self.bytes(h.registers());
+        self.bytes(&h.registers());
     }
     fn topk(&mut self, t: &TopK) {
         self.u64(t.total_hits);
