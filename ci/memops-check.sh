@@ -3,8 +3,9 @@
 # build, the one bench/ measures, and memcmp and bcmp in the aarch64 one: checks they are the
 # ones linked (musl's memcpy.o, which also defines __memcpy_fwd, must be absent), that none of
 # them branches out of itself (a compiler turning a copy loop back into a memcpy call would
-# recurse forever), and that the x86_64 binary serves requests with them: start on the embedded default configuration with its ports
-# moved, /ping answers OK, the report page renders, a request with no router gets 404.
+# recurse forever), and that the x86_64 binary serves requests with them: start on the embedded
+# default configuration with its ports moved, /ping answers OK, the report page renders, a
+# request with no router gets 404.
 #
 # The build keeps its symbols, in its own target directory (the shipping build stays stripped).
 # usage: ci/memops-check.sh

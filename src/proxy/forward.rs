@@ -15,15 +15,22 @@ use super::pool::Lease;
 use super::target::Target;
 use super::trail::Trail;
 
+/// The client side of a request, as forwarding needs it.
+#[derive(Clone, Copy)]
+pub(super) struct Client<'a> {
+    /// The client address as a header value (for `X-Forwarded-For`).
+    pub address: &'a HeaderValue,
+    /// Where the server's interim (1xx) answers go, when the client's connection passes them
+    /// on (`None` for mirrors and for requests hyper's server serves).
+    pub interim: Option<&'a super::h1::InterimRelay>,
+}
+
 /// What the forwarding step needs besides the request itself.
 pub(super) struct Outbound<'a> {
     pub target: &'a Target,
     pub transport: &'a Transport,
     pub pass_host_header: bool,
-    /// The client address as a header value (for `X-Forwarded-For`).
-    pub client: &'a HeaderValue,
-    /// Where the server's interim (1xx) answers go, when the client's side passes them on.
-    pub interim: Option<&'a super::h1::InterimRelay>,
+    pub client: Client<'a>,
 }
 
 /// Send the request to the server and turn the answer (or failure) into the client's response.
@@ -38,7 +45,7 @@ pub(super) async fn forward(
     if let Some(kind) = upgrade.clone() {
         restore_upgrade(&mut parts.headers, kind);
     }
-    append_forwarded_for(&mut parts.headers, out.client);
+    append_forwarded_for(&mut parts.headers, out.client.address);
 
     let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     // Go's proxy sends `;` in the query as `&` (Traefik keeps that behaviour).
@@ -64,7 +71,8 @@ pub(super) async fn forward(
         // The path and query came from a parsed URI: written as they are, not parsed again.
         let target = out.target.request_target(&pq);
         let (pool, server) = (&out.target.plain, out.target.authority.as_str());
-        out.transport.send_plain(pool, server, &parts, &target, out.interim).await.map(Sent::Plain)
+        let relay = out.client.interim;
+        out.transport.send_plain(pool, server, &parts, &target, relay).await.map(Sent::Plain)
     } else {
         let Some(uri) = out.target.uri_for(&pq) else {
             return error_response(StatusCode::BAD_REQUEST);

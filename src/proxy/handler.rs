@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 
 use super::body::{RequestBody, ResponseBody};
 use super::finish::{ConnState, Finish, HitSink, Tracked};
-use super::forward::{Outbound, error_response, forward};
+use super::forward::{Client, Outbound, error_response, forward};
 use super::h1::InterimRelay;
 use super::headers::{ForwardedPolicy, Origin, is_websocket};
 use super::service::{ServiceId, ServiceRt, add_cookies, choose};
@@ -198,15 +198,6 @@ fn respond_through(
     Response::from_parts(parts, body)
 }
 
-/// The client side of a request, as forwarding needs it.
-#[derive(Clone, Copy)]
-struct Client<'a> {
-    /// The client address as a header value (for `X-Forwarded-For`).
-    address: &'a HeaderValue,
-    /// Where the server's interim answers go, if the client's connection passes them on.
-    interim: Option<&'a InterimRelay>,
-}
-
 /// Walk weighted and mirroring services down to a load balancer, then forward to one server.
 async fn serve(
     table: &Arc<RouteTable>,
@@ -252,8 +243,7 @@ async fn serve(
                     target,
                     transport: &lb.transport,
                     pass_host_header: lb.pass_host_header,
-                    client: client.address,
-                    interim: client.interim,
+                    client,
                 };
                 let mut response = forward(parts, body, out, trail).await;
                 add_cookies(response.headers_mut(), &cookies);

@@ -100,10 +100,10 @@ pub(crate) fn push_title_case(out: &mut Vec<u8>, name: &[u8]) {
 }
 
 /// Parse the response head at the front of `buf`, past interim 1xx responses (handed to the
-/// relay, if the exchange has one). `None`: the
-/// head is not complete yet (read more). On success the head's bytes leave `buf` (header values
-/// keep sharing them) and what follows, the body's start, stays. `spans` is scratch space, kept
-/// by the connection so that a response costs no allocation for it.
+/// relay, if the exchange has one). `None`: the head is not complete yet (read more). On
+/// success the head's bytes leave `buf` (header values keep sharing them) and what follows, the
+/// body's start, stays. `spans` is scratch space, kept by the connection so that a response
+/// costs no allocation for it.
 pub(crate) fn parse_response(
     buf: &mut BytesMut,
     request_was_head: bool,
