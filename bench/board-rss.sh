@@ -7,13 +7,17 @@
 # Inside, for each worker count in WORKERS, RUNS times: tollgate starts on the embedded default
 # configuration, the script waits for "configuration applied" in its log, leaves it idle for a
 # second (as bench/startup.py does on the host) and reads its RSS and thread count; then
-# /ping must answer OK, so a figure never comes from a tollgate that does not serve.
+# /ping must answer OK, so a figure never comes from a tollgate that does not serve. Then LOAD
+# requests on fresh connections (404s through the router, 50 distinct paths for the stats
+# tables), the report in its four formats, another idle second and RSS again: what a little
+# traffic leaves resident.
 # Prints a markdown table of the medians. The guest's CPU time is emulated: only memory is
 # read here, never time. RSS comes from smaps_rollup, a walk of the page tables: the guest's
 # Linux 6.1 still batches VmRSS per thread (up to 64 pages late), which hid worker threads' pages.
 #
 # usage: bench/board-rss.sh [--no-build] [BINARY]
-# environment: WORKERS ("1 2 4") RUNS (3) SMP (4) MEM (1024) BENCH_OUT (bench/out/board-DATE)
+# environment: WORKERS ("1 2 4") RUNS (3) LOAD (200) SMP (4) MEM (1024)
+#              BENCH_OUT (bench/out/board-DATE)
 #              KERNEL_ARGS (added to the guest's command line, e.g. transparent_hugepage=madvise)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -21,6 +25,7 @@ set -euo pipefail
 
 WORKERS="${WORKERS:-1 2 4}"
 RUNS="${RUNS:-3}"
+LOAD="${LOAD:-200}"
 SMP="${SMP:-4}"
 MEM="${MEM:-1024}"
 BUILD=1
@@ -75,7 +80,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmp /tmp
 ip link set lo up
-echo "board: kernel \$(uname -r), \$(nproc) CPUs, THP \$(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+echo "board: kernel \$(uname -r), \$(nproc) CPUs, THP \$(cat /sys/kernel/mm/transparent_hugepage/enabled), overcommit \$(cat /proc/sys/vm/overcommit_memory)"
 echo "board: tollgate \$(/tollgate version 2>&1 | head -n 1)"
 for w in $WORKERS; do
     for r in \$(seq $RUNS); do
@@ -98,7 +103,17 @@ for w in $WORKERS; do
         rss=\$(awk '/^Rss:/ { print \$2 }' /proc/\$pid/smaps_rollup)
         threads=\$(awk '/^Threads:/ { print \$2 }' /proc/\$pid/status)
         ping=\$(wget -q -O - http://127.0.0.1:8081/ping 2>&1)
-        echo "board-rss workers=\$w run=\$r rss_kib=\$rss threads=\$threads ping=\$ping"
+        i=0
+        while [ \$i -lt $LOAD ]; do
+            wget -q -O /dev/null "http://127.0.0.1:8000/page\$((i % 50))" 2>/dev/null || true
+            i=\$((i + 1))
+        done
+        for page in report report.json report.csv report.txt; do
+            wget -q -O /dev/null "http://127.0.0.1:8081/\$page" || echo "board-fail: /\$page"
+        done
+        sleep 1
+        after=\$(awk '/^Rss:/ { print \$2 }' /proc/\$pid/smaps_rollup)
+        echo "board-rss workers=\$w run=\$r rss_kib=\$rss threads=\$threads after_kib=\$after ping=\$ping"
         kill \$pid
         wait \$pid
         cd /
@@ -123,12 +138,15 @@ if grep -q '^board-fail' "$OUT/results.txt" || grep '^board-rss' "$OUT/results.t
 fi
 grep '^board:' "$OUT/results.txt" | sed 's/^board: //'
 echo
-echo "| workers | runs | idle RSS KiB (median) | min | max | threads |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| workers | runs | idle RSS KiB (median) | min | max | threads | RSS after load KiB (median) |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for w in $WORKERS; do
-    grep "^board-rss workers=$w " "$OUT/results.txt" | sed 's/.*rss_kib=\([0-9]*\) threads=\([0-9]*\).*/\1 \2/' |
-        sort -n | awk -v w="$w" '{ v[NR] = $1; t = $2 } END {
-            if (NR == 0) exit
-            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            printf "| %d | %d | %d | %d | %d | %d |\n", w, NR, m, v[1], v[NR], t }'
+    rows="$(grep "^board-rss workers=$w " "$OUT/results.txt")" || continue
+    # shellcheck disable=SC2001 # one number out of each of several lines
+    field() { sed "s/.* $1=\([0-9]*\).*/\1/" <<<"$rows"; }
+    idle="$(field rss_kib | sort -n)"
+    printf '| %d | %d | %d | %d | %d | %d | %d |\n' "$w" "$(wc -l <<<"$idle")" "$(median <<<"$idle")" \
+        "$(head -n 1 <<<"$idle")" "$(tail -n 1 <<<"$idle")" "$(field threads | tail -n 1)" \
+        "$(field after_kib | median)"
 done
