@@ -15,21 +15,6 @@ use std::ffi::c_void;
 
 use libmimalloc_sys as mi;
 
-/// Turns transparent huge pages off for this process (`PR_SET_THP_DISABLE`), whatever the
-/// system's setting. Where the kernel's setting is `always` (Debian's arm64 kernels, among
-/// others), every 2 MiB-aligned stretch of mimalloc's arena that is touched at all is backed by
-/// a whole 2 MiB page: idle RSS on an emulated arm64 board was 12.6-14.7 MiB with `always` and
-/// 3.3-3.5 MiB with `madvise` (bench/board-rss.sh, docs/PERFORMANCE.md). mimalloc's `no_thp` build
-/// only stops its own `madvise(MADV_HUGEPAGE)`. The binary registers this as a constructor, so
-/// it runs before the first allocation; a kernel without the call leaves the setting as it was.
-#[cfg(target_os = "linux")]
-pub extern "C" fn refuse_huge_pages() {
-    // SAFETY: prctl with integer arguments only; it reads and writes no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-}
-
 /// The alignment every `mi_malloc` block of at least this many bytes has (`MI_MAX_ALIGN_SIZE`).
 const PLAIN_ALIGN: usize = 16;
 

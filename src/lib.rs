@@ -6,6 +6,8 @@
 pub mod allocator;
 pub mod check;
 pub mod config;
+#[allow(unsafe_code)] // one prctl call with integer arguments.
+pub mod hugepages;
 pub mod logging;
 pub mod logs;
 #[allow(unsafe_code)] // raw copies and compares; each unsafe block says why it is sound.

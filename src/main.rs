@@ -12,14 +12,14 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: tollgate::allocator::MiMalloc = tollgate::allocator::MiMalloc;
 
-// Huge pages off before anything allocates: the arena's first touch would otherwise take a
-// 2 MiB page where the system's setting is `always` (src/allocator.rs, `refuse_huge_pages`).
-// `.init_array` entries run before `main` and before Rust's runtime allocates.
+// Huge pages off before anything allocates: the heap's first touch would otherwise take a
+// 2 MiB page where the system's setting is `always` (src/hugepages.rs). `.init_array` entries
+// run before `main` and before Rust's runtime allocates.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)] // a constructor: the attribute places a function pointer, nothing more.
 #[used]
 #[unsafe(link_section = ".init_array")]
-static REFUSE_HUGE_PAGES: extern "C" fn() = tollgate::allocator::refuse_huge_pages;
+static REFUSE_HUGE_PAGES: extern "C" fn() = tollgate::hugepages::refuse;
 
 /// Exit status for a command-line mistake (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;
