@@ -15,6 +15,20 @@ use std::ffi::c_void;
 
 use libmimalloc_sys as mi;
 
+/// Hands this thread's freed memory back to the kernel now (`mi_collect(true)`). mimalloc
+/// purges freed pages only at a later call on the same thread, after its purge delay: after a
+/// burst that never comes on an idle router. For rare, large frees only: it walks the thread's
+/// pages.
+pub fn release_free_memory() {
+    // libmimalloc-sys declares `mi_collect` only with its `extended` feature; the symbol is in
+    // every build of the library.
+    unsafe extern "C" {
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: a plain flag; mimalloc collects only memory it owns and no block is live in it.
+    unsafe { mi_collect(true) }
+}
+
 /// The alignment every `mi_malloc` block of at least this many bytes has (`MI_MAX_ALIGN_SIZE`).
 const PLAIN_ALIGN: usize = 16;
 
