@@ -26,6 +26,10 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
 
+# The musl-allocator build README.md offers (`--no-default-features`) must keep compiling.
+step "cargo check --no-default-features"
+cargo check --locked --no-default-features
+
 step "cargo test"
 cargo test --locked -- --test-threads=2
 prune target/debug
