@@ -283,7 +283,7 @@ fn one_worker_runs_single_threaded_through_reload_and_drain() {
     let addr = tg.addr();
     assert_eq!(get(&addr, "/app/x", &[]).header("x-backend"), Some("a"));
     // Main thread only, plus at most the blocking thread that read the files.
-    let threads: usize = proc_status(tg.pid(), "Threads").parse().expect("Threads: a number");
+    let threads: usize = tg.status("Threads").and_then(|n| n.parse().ok()).expect("Threads:");
     assert!(threads <= 2, "{threads} threads: a multi-threaded runtime started");
 
     let before = tg.stderr().matches("configuration applied").count();
@@ -302,18 +302,6 @@ fn one_worker_runs_single_threaded_through_reload_and_drain() {
     assert!(status.success(), "exit status {status:?}");
 }
 
-/// A field of `/proc/PID/status`, trimmed.
-fn proc_status(pid: i32, field: &str) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let prefix = format!("{field}:");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("no {field}: line in /proc/{pid}/status"))
-        .trim()
-        .to_owned()
-}
-
 /// Where the system's setting is `always`, huge pages behind the allocator's arena took idle
 /// RSS from 3.3-3.5 to 12.6-14.7 MiB on arm64 (bench/board-rss.sh): the process turns them off for
 /// itself, whatever the setting (`THP_enabled` reads the process's own flag, Linux 5.0+).
@@ -322,7 +310,7 @@ fn refuses_transparent_huge_pages() {
     let a = Backend::start("a");
     let tg = Tollgate::start(Setup::new(&static_config("", false), &routes(&[("/app", &a.url())])));
     assert_eq!(get(&tg.addr(), "/app/x", &[]).header("x-backend"), Some("a"));
-    assert_eq!(proc_status(tg.pid(), "THP_enabled"), "0");
+    assert_eq!(tg.status("THP_enabled").as_deref(), Some("0"));
     assert!(tg.stop(Duration::from_secs(10)).success());
 }
 

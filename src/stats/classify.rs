@@ -160,19 +160,18 @@ struct Matchers {
 /// the agent cache spares most lookups (docs/PERFORMANCE.md, "Memory after traffic").
 fn matchers() -> &'static Matchers {
     static M: OnceLock<Matchers> = OnceLock::new();
-    M.get_or_init(|| {
-        let build = |needles: &[&'static str]| {
-            AhoCorasickBuilder::new()
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .dense_depth(0)
-                .build(needles)
-                .expect("a fixed list of needles builds")
-        };
-        Matchers {
-            browsers: build(&BROWSERS.iter().map(|b| b.0).collect::<Vec<_>>()),
-            oses: build(&OSES.iter().map(|o| o.0).collect::<Vec<_>>()),
-        }
+    M.get_or_init(|| Matchers {
+        browsers: compact(BROWSERS.iter().map(|b| b.0)),
+        oses: compact(OSES.iter().map(|o| o.0)),
     })
+}
+
+fn compact(needles: impl IntoIterator<Item = &'static str>) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .dense_depth(0)
+        .build(needles)
+        .expect("a fixed list of needles builds")
 }
 
 /// The lowest-index pattern occurring anywhere, and where.

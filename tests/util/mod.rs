@@ -232,15 +232,17 @@ impl Tollgate {
         }
     }
 
+    /// A field of the process's `/proc/PID/status` (`"Threads"`, `"VmRSS"`...), trimmed; `None`
+    /// when the process or the field is gone.
+    pub fn status(&self, field: &str) -> Option<String> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let prefix = format!("{field}:");
+        status.lines().find_map(|l| Some(l.strip_prefix(prefix.as_str())?.trim().to_owned()))
+    }
+
     /// Resident memory of the process in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+        self.status("VmRSS").and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
     }
 }
 
