@@ -193,3 +193,29 @@ EOF
     PROXY_PID=$!
 }
 
+
+# Not a peer to beat: HAProxy relaying bytes (`mode tcp`), no HTTP parsing and no log. Each
+# client connection gets its own server connection, so it makes the same reads and writes per
+# request as an HTTP proxy with keep-alive and nothing else: what a proxy can reach at most on
+# this proxy core with this load core (row "tcp relay").
+start_relay() {
+    local dir="$1" port="$2"
+    cat >"$dir/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend relay
+    bind 127.0.0.1:$port
+    default_backend app
+backend app
+    server s1 127.0.0.1:$BACKEND_PORT
+EOF
+    taskset -c "$PROXY_CPUS" haproxy -db -f "$dir/haproxy.cfg" \
+        >"$dir/stdout.log" 2>"$dir/stderr.log" &
+    PROXY_PID=$!
+}

@@ -15,6 +15,8 @@
 # than req/s when other work shares the machine), and the ratios to nginx.
 #
 # usage: bench/proxy.sh [--tollgate NAME=BINARY]... [--no-build] [--peers "nginx haproxy traefik"]
+#   --peers                 any of nginx, haproxy, traefik and relay (HAProxy relaying TCP without
+#                           parsing HTTP: the most any proxy can reach on this pair of cores)
 #   --tollgate NAME=BINARY  measure this tollgate binary under NAME (repeatable); without it the
 #                           shipping build (x86_64 musl release) is built and measured as
 #                           "tollgate"
@@ -100,6 +102,7 @@ measure() {
             nginx) start_nginx "$dir" "$port" ;;
             haproxy) start_haproxy "$dir" "$port" ;;
             traefik) start_traefik "$dir" "$port" ;;
+            relay) start_relay "$dir" "$port" ;;
             *) start_tollgate "$dir" "$port" "${TOLLGATES[$name]}" ;;
         esac
         pid="$PROXY_PID"

@@ -12,7 +12,8 @@ import csv
 import statistics
 import sys
 
-PEER_ORDER = ["nginx", "haproxy", "traefik", "direct"]
+PEER_ORDER = ["nginx", "haproxy", "traefik", "relay", "direct"]
+LABELS = {"direct": "backend direct (ceiling)", "relay": "tcp relay (proxy ceiling)"}
 
 
 def number(text):
@@ -83,7 +84,7 @@ def main():
     for name in names:
         s = summary[name]
         direct = name == "direct"
-        label = "backend direct (ceiling)" if direct else name
+        label = LABELS.get(name, name)
         rss = None if direct else s["rss_kib"] / 1024
         print(
             f"| {label} | {fmt(s['rps'], ',.0f')} | {fmt(s['p50'], '.2f')} | {fmt(s['p99'], '.2f')} "

@@ -15,7 +15,7 @@ pub(super) mod request;
 mod response;
 
 use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
@@ -114,7 +114,11 @@ pub(super) async fn serve(
         let request_was_head = simple.parts.method == http::Method::HEAD;
         let request = Request::from_parts(simple.parts, RequestBody::Empty);
         conn.interim.set_enabled(true);
-        let mut handling = pin!(handle(request, conn, shared));
+        // Boxed: the handler's future (~3 KB) written into this connection's task for every
+        // request landed in memory that, with tens of connections taking turns, is rarely
+        // still in cache; a box comes from the allocator's recently freed blocks. Callgrind's
+        // cache simulation: 17 fewer last-level misses per request (docs/PERFORMANCE.md).
+        let mut handling = Box::pin(handle(request, conn, shared));
         let mut held = None;
         let response =
             poll_fn(|cx| answer(cx, io, &conn.interim, &mut interim, &mut held, handling.as_mut()))
