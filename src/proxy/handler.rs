@@ -88,13 +88,15 @@ pub(super) async fn handle(
     // Made in its box, before routing: the record is most of a kilobyte, and as a local of
     // this future it would be held, and moved with the future, for every request.
     let mut finish = Box::new(Finish {
-        hit: Box::new(start_hit(&req, conn, wall)),
+        hit: Box::default(),
         started,
         sink: shared.hits.clone(),
         conn: conn.state.clone(),
         trail: Trail::default(),
         access: None,
     });
+    // Filled where it lies: returned by value, the record was copied once more into its box.
+    start_hit(&mut finish.hit, &req, conn, wall);
     finish.access = shared.access_log.as_ref().map(|log| {
         let entry_point = shared.entrypoints[conn.entrypoint].name.clone();
         let (peer, bytes_in) = (conn.peer, finish.hit.bytes_in);
@@ -366,21 +368,20 @@ fn spawn_mirror(
     });
 }
 
-fn start_hit<B>(req: &Request<B>, conn: &ConnInfo, wall: SystemTime) -> Hit {
-    let mut hit = Hit {
-        at_unix_ms: wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
-        client: Some(super::ipnet::canonical(conn.peer.ip())),
-        method: method_id(req.method()),
-        protocol: match req.version() {
-            Version::HTTP_10 => stats::Protocol::Http10,
-            Version::HTTP_11 => stats::Protocol::Http11,
-            Version::HTTP_2 => stats::Protocol::Http2,
-            Version::HTTP_3 => stats::Protocol::Http3,
-            _ => stats::Protocol::Other,
-        },
-        tls: if conn.tls { stats::TlsVersion::Other } else { stats::TlsVersion::None },
-        ..Hit::default()
+/// Fill a fresh (default) record with what the request says. Field by field: a whole `Hit`
+/// assigned would be built aside and copied in.
+fn start_hit<B>(hit: &mut Hit, req: &Request<B>, conn: &ConnInfo, wall: SystemTime) {
+    hit.at_unix_ms = wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    hit.client = Some(super::ipnet::canonical(conn.peer.ip()));
+    hit.method = method_id(req.method());
+    hit.protocol = match req.version() {
+        Version::HTTP_10 => stats::Protocol::Http10,
+        Version::HTTP_11 => stats::Protocol::Http11,
+        Version::HTTP_2 => stats::Protocol::Http2,
+        Version::HTTP_3 => stats::Protocol::Http3,
+        _ => stats::Protocol::Other,
     };
+    hit.tls = if conn.tls { stats::TlsVersion::Other } else { stats::TlsVersion::None };
     // One pass over the headers instead of four lookups, each hashing its name; the first
     // value of a name is what `get` would return.
     let (mut length, mut host_header, mut referrer, mut agent) = (None, None, None, None);
@@ -409,7 +410,6 @@ fn start_hit<B>(req: &Request<B>, conn: &ConnInfo, wall: SystemTime) -> Hit {
     if let Some(agent) = agent.and_then(|v| v.to_str().ok()) {
         hit.set_user_agent(agent);
     }
-    hit
 }
 
 fn method_id(method: &http::Method) -> stats::Method {
