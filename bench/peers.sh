@@ -166,7 +166,8 @@ EOF
 
 start_haproxy() {
     local dir="$1" port="$2"
-    cat >"$dir/haproxy.cfg" <<EOF
+    {
+        cat <<EOF
 global
     nbthread 1
     maxconn 4096
@@ -179,20 +180,11 @@ defaults
     option http-keep-alive
     option forwardfor
     http-reuse always
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend web
-    bind 127.0.0.1:$port
-    default_backend app
-backend app
-    server s1 127.0.0.1:$BACKEND_PORT
 EOF
-    taskset -c "$PROXY_CPUS" haproxy -db -f "$dir/haproxy.cfg" \
-        >"$dir/access.log" 2>"$dir/stderr.log" &
-    PROXY_PID=$!
+        haproxy_routes "$port"
+    } >"$dir/haproxy.cfg"
+    run_haproxy "$dir" "$dir/access.log"
 }
-
 
 # Not a peer to beat: HAProxy relaying bytes (`mode tcp`), no HTTP parsing and no log. Each
 # client connection gets its own server connection, so it makes the same reads and writes per
@@ -200,22 +192,35 @@ EOF
 # this proxy core with this load core (row "tcp relay").
 start_relay() {
     local dir="$1" port="$2"
-    cat >"$dir/haproxy.cfg" <<EOF
+    {
+        cat <<EOF
 global
     nbthread 1
     maxconn 4096
 defaults
     mode tcp
+EOF
+        haproxy_routes "$port"
+    } >"$dir/haproxy.cfg"
+    run_haproxy "$dir" "$dir/stdout.log"
+}
+
+# The end of both HAProxy configurations: timeouts, PORT in front, the backend behind.
+haproxy_routes() {
+    cat <<EOF
     timeout connect 5s
     timeout client 60s
     timeout server 60s
-frontend relay
-    bind 127.0.0.1:$port
+frontend web
+    bind 127.0.0.1:$1
     default_backend app
 backend app
     server s1 127.0.0.1:$BACKEND_PORT
 EOF
-    taskset -c "$PROXY_CPUS" haproxy -db -f "$dir/haproxy.cfg" \
-        >"$dir/stdout.log" 2>"$dir/stderr.log" &
+}
+
+# Start HAProxy on DIR/haproxy.cfg, pinned to the proxy core, its stdout to OUT.
+run_haproxy() {
+    taskset -c "$PROXY_CPUS" haproxy -db -f "$1/haproxy.cfg" >"$2" 2>"$1/stderr.log" &
     PROXY_PID=$!
 }
