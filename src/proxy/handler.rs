@@ -9,10 +9,10 @@
 //! 7. `finish`: the `Hit` when the response body ends.
 //!
 //! Steps 1-5 up to the server are plain functions (`route`, `pick`); `handle` awaits only the
-//! forwarding itself. Each `async fn` level is a future that is built, then moved whole into its
-//! caller's, on every request: with routing and the service walk as levels of their own, ~5 KB
-//! more were copied per request into connection state that is rarely still in cache
-//! (callgrind's cache simulation, docs/PERFORMANCE.md).
+//! forwarding itself. Each `async fn` level copies its arguments into its future (and again into
+//! its locals) and holds its callee's future inline: with routing and the service walk as levels
+//! of their own, every request copied its parts two levels more into connection state that is
+//! rarely still in cache (callgrind's cache simulation, docs/PERFORMANCE.md).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
