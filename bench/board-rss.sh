@@ -16,7 +16,7 @@
 # Linux 6.1 still batches VmRSS per thread (up to 64 pages late), which hid worker threads' pages.
 #
 # usage: bench/board-rss.sh [--no-build] [BINARY]
-# environment: WORKERS ("1 2 4") RUNS (3) LOAD (200) SMP (4) MEM (1024)
+# environment: WORKERS ("1 2 4") RUNS (3) LOAD (200) SMP (4) MEM (1024) PGO (1: the profile-guided shipping build)
 #              BENCH_OUT (bench/out/board-DATE)
 #              KERNEL_ARGS (added to the guest's command line, e.g. transparent_hugepage=madvise)
 set -euo pipefail
@@ -37,11 +37,14 @@ while [ $# -gt 0 ]; do
         *) BIN="$1"; shift ;;
     esac
 done
+# The shipping build is profile-guided (ci/pgo-build.sh); PGO=0 measures the plain one.
 if [ -z "$BIN" ]; then
-    if [ "$BUILD" -eq 1 ]; then
-        BIN="$("$ROOT/ci/build-cross.sh")"
+    if [ "${PGO:-1}" = 1 ]; then
+        BIN="$ROOT/target/pgo/aarch64-unknown-linux-musl/release/tollgate"
+        [ "$BUILD" -eq 0 ] || BIN="$ROOT/$("$ROOT/ci/pgo-build.sh" --target aarch64-unknown-linux-musl)"
     else
         BIN="$ROOT/target/aarch64-unknown-linux-musl/release/tollgate"
+        [ "$BUILD" -eq 0 ] || BIN="$("$ROOT/ci/build-cross.sh")"
     fi
 fi
 [ -x "$BIN" ] || die "no aarch64 tollgate binary at $BIN"

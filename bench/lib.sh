@@ -70,11 +70,26 @@ find_traefik() {
 }
 
 # The configuration that ships: static x86_64 musl, release profile and default features from
-# Cargo.toml. Prints the binary's path.
+# Cargo.toml, guided by a profile (ci/pgo-build.sh: an instrumented build, a training run, the
+# release build). PGO=0 builds without the profile. Prints the binary's path.
 build_tollgate() {
-    log "building tollgate (release, x86_64-unknown-linux-musl)"
-    (cd "$ROOT" && cargo build --release --locked --target x86_64-unknown-linux-musl >&2)
-    echo "$ROOT/target/x86_64-unknown-linux-musl/release/tollgate"
+    if [ "${PGO:-1}" = 1 ]; then
+        log "building tollgate (release, x86_64-unknown-linux-musl, profile-guided)"
+        echo "$ROOT/$("$ROOT/ci/pgo-build.sh" --target x86_64-unknown-linux-musl)"
+    else
+        log "building tollgate (release, x86_64-unknown-linux-musl)"
+        (cd "$ROOT" && cargo build --release --locked --target x86_64-unknown-linux-musl >&2)
+        built_tollgate
+    fi
+}
+
+# Where build_tollgate leaves the binary (for --no-build).
+built_tollgate() {
+    if [ "${PGO:-1}" = 1 ]; then
+        echo "$ROOT/target/pgo/x86_64-unknown-linux-musl/release/tollgate"
+    else
+        echo "$ROOT/target/x86_64-unknown-linux-musl/release/tollgate"
+    fi
 }
 
 # A loopback port the kernel says is free now.

@@ -18,10 +18,11 @@
 #   --peers                 any of nginx, haproxy, traefik and relay (HAProxy relaying TCP without
 #                           parsing HTTP: the most any proxy can reach on this pair of cores)
 #   --tollgate NAME=BINARY  measure this tollgate binary under NAME (repeatable); without it the
-#                           shipping build (x86_64 musl release) is built and measured as
-#                           "tollgate"
+#                           shipping build (x86_64 musl release, profile-guided by
+#                           ci/pgo-build.sh) is built and measured as "tollgate"
 # environment: ROUNDS (3) DURATION (10 s) WARMUP (2 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1)
-#              TOLLGATE_WORKERS (1) BENCH_OUT (bench/out/proxy-DATE)
+#              TOLLGATE_WORKERS (1) BENCH_OUT (bench/out/proxy-DATE) PGO (1; 0 builds without
+#              the profile)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -58,7 +59,7 @@ if [ ${#TOLLGATE_NAMES[@]} -eq 0 ]; then
     if [ "$BUILD" -eq 1 ]; then
         TOLLGATES[tollgate]="$(build_tollgate)"
     else
-        TOLLGATES[tollgate]="$ROOT/target/x86_64-unknown-linux-musl/release/tollgate"
+        TOLLGATES[tollgate]="$(built_tollgate)"
     fi
     TOLLGATE_NAMES=(tollgate)
 fi

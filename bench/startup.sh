@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-to-READY time and idle RSS of tollgate (budgets: READY under 50 ms, idle RSS at most
-# 4 MiB), measured on the shipping build (x86_64 musl release) through a NOTIFY_SOCKET, as
-# systemd sees them. See bench/startup.py for the method.
+# 4 MiB), measured on the shipping build (x86_64 musl release, profile-guided; PGO=0 without the
+# profile) through a NOTIFY_SOCKET, as systemd sees them. See bench/startup.py for the method.
 #
 # usage: bench/startup.sh [--no-build] [BINARY] [-- startup.py options, e.g. --runs 50 --workers 1]
 set -euo pipefail
@@ -24,7 +24,7 @@ if [ -z "$BIN" ]; then
         ensure_bench_tools
         BIN="$(build_tollgate)"
     else
-        BIN="$ROOT/target/x86_64-unknown-linux-musl/release/tollgate"
+        BIN="$(built_tollgate)"
     fi
 fi
 [ -x "$BIN" ] || die "no tollgate binary at $BIN"
