@@ -40,7 +40,7 @@ done
 # The shipping build is profile-guided (ci/pgo-build.sh); PGO=0 measures the plain one.
 if [ -z "$BIN" ]; then
     if [ "${PGO:-1}" = 1 ]; then
-        BIN="$ROOT/target/pgo/aarch64-unknown-linux-musl/release/tollgate"
+        BIN="$ROOT/target/pgo/aarch64-unknown-linux-musl/tollgate"
         [ "$BUILD" -eq 0 ] || BIN="$ROOT/$("$ROOT/ci/pgo-build.sh" --target aarch64-unknown-linux-musl)"
     else
         BIN="$ROOT/target/aarch64-unknown-linux-musl/release/tollgate"

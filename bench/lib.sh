@@ -86,7 +86,7 @@ build_tollgate() {
 # Where build_tollgate leaves the binary (for --no-build).
 built_tollgate() {
     if [ "${PGO:-1}" = 1 ]; then
-        echo "$ROOT/target/pgo/x86_64-unknown-linux-musl/release/tollgate"
+        echo "$ROOT/target/pgo/x86_64-unknown-linux-musl/tollgate"
     else
         echo "$ROOT/target/x86_64-unknown-linux-musl/release/tollgate"
     fi

@@ -51,8 +51,10 @@ for fn in memcpy memmove memcmp bcmp; do
     stays_inside objdump "$BIN" "$fn"
 done
 # The aarch64 build keeps musl's memcpy and memmove (tuned assembly) and takes tollgate's memcmp
-# and bcmp; musl's bcmp would branch to memcmp. Checked when ci/size-check.sh left its build.
-ARM=target/size-check/aarch64-unknown-linux-musl/release/tollgate
+# and bcmp; musl's bcmp would branch to memcmp. Checked when ci/size-check.sh left a build with
+# symbols: the profile-guided one, or its own without the profile.
+ARM=target/pgo/aarch64-unknown-linux-musl/release/tollgate
+[ -x "$ARM" ] || ARM=target/size-check/aarch64-unknown-linux-musl/release/tollgate
 if [ -z "${MEMOPS_BIN:-}" ] && [ -x "$ARM" ] && command -v aarch64-linux-gnu-objdump >/dev/null; then
     for fn in memcmp bcmp; do
         stays_inside aarch64-linux-gnu-objdump "$ARM" "$fn"

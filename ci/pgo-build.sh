@@ -12,9 +12,16 @@
 # RUSTFLAGS replaces the target's rustflags in .cargo/config.toml, so the static-CRT flag is
 # repeated here.
 #
+# Both builds keep their symbols, and the shipping binary is a stripped copy. Any other cargo
+# profile setting for the second build (`strip`, `debug`) changes every symbol's hash, and the
+# profile then matches nothing: a build with symbols made apart from this one measured 30,042
+# instructions per request, the plain build's count, where this one measures 24,610. The copy
+# with symbols is what size breakdowns and profilers should read.
+#
 # usage: ci/pgo-build.sh [--target TRIPLE] [cargo build options...]
 #   TRIPLE: x86_64-unknown-linux-musl (default) or aarch64-unknown-linux-musl
-# prints the binary's path on stdout; the profile stays in target/pgo-profile/TRIPLE.profdata
+# prints the stripped binary's path on stdout: target/pgo/TRIPLE/tollgate; with symbols:
+# target/pgo/TRIPLE/release/tollgate; the profile: target/pgo-profile/TRIPLE.profdata
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ci/deps.sh
@@ -44,6 +51,8 @@ if [ -z "$PROFDATA" ]; then
     PROFDATA="$(find "$(rustc --print sysroot)" -name llvm-profdata -type f | head -n 1)"
 fi
 [ -x "$PROFDATA" ] || { echo "ci/pgo-build.sh: no llvm-profdata after adding llvm-tools" >&2; exit 1; }
+STRIP="$(dirname "$PROFDATA")/llvm-strip"
+export CARGO_PROFILE_RELEASE_STRIP=none
 
 BASE_FLAGS="-C target-feature=+crt-static"
 RAW="$PWD/target/pgo-profile/$TARGET.raw"
@@ -63,7 +72,8 @@ if [ "${TOLLGATE_CI_PRUNE:-0}" = 1 ]; then rm -rf target/pgo-instrumented; fi
 echo "ci/pgo-build.sh: release build for $TARGET guided by $PROFILE" >&2
 CARGO_TARGET_DIR=target/pgo RUSTFLAGS="$BASE_FLAGS -C profile-use=$PROFILE" \
     cargo build --release --locked --target "$TARGET" "$@" >&2
-BIN="target/pgo/$TARGET/release/tollgate"
+BIN="target/pgo/$TARGET/tollgate"
+"$STRIP" --strip-all -o "$BIN" "target/pgo/$TARGET/release/tollgate"
 if ! out="$("${RUNNER[@]}" "$BIN" version 2>&1)"; then
     echo "ci/pgo-build.sh: $BIN does not start: $out" >&2
     exit 1

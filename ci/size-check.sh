@@ -3,14 +3,14 @@
 # Builds the shipping binary, guided by a profile (ci/pgo-build.sh; PGO=0 builds without one,
 # ci/build-cross.sh), prints its size and the biggest contributors, and fails above the budget.
 #
-# Contributors come from a second build of the same code and profile without `strip`, in its own
-# target directory (target/size-check) so the shipping build stays as it is: symbols grouped by the
+# Contributors come from the same build before it was stripped (without the profile: a second
+# build without `strip`, in its own target directory, target/size-check): symbols grouped by the
 # crate that defines them (a generic function counts for the crate it comes from, as
 # cargo-bloat does), C code by library (musl, mimalloc), then the largest single symbols.
 # Symbol sizes cover code and read-only data; section sizes are printed beside them.
 #
 # usage: ci/size-check.sh [cargo build options...]
-# environment: SIZE_BUDGET (bytes, 4194304); SIZE_BREAKDOWN=0 skips the second build; PGO (1)
+# environment: SIZE_BUDGET (bytes, 4194304); SIZE_BREAKDOWN=0 skips the breakdown; PGO (1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,10 +18,11 @@ BUDGET="${SIZE_BUDGET:-4194304}"
 TARGET=aarch64-unknown-linux-musl
 if [ "${PGO:-1}" = 1 ]; then
     BIN="$(ci/pgo-build.sh --target "$TARGET" "$@")"
-    # The breakdown build reads the same profile (RUSTFLAGS replaces config.toml's rustflags).
-    export RUSTFLAGS="-C target-feature=+crt-static -C profile-use=$PWD/target/pgo-profile/$TARGET.profdata"
+    # The same build with its symbols (ci/pgo-build.sh strips a copy).
+    FULL="target/pgo/$TARGET/release/tollgate"
 else
     BIN="$(ci/build-cross.sh "$@")"
+    FULL=""
 fi
 SIZE="$(stat -c %s "$BIN")"
 
@@ -29,9 +30,11 @@ echo "== sections (aarch64-linux-gnu-size -A, stripped binary)"
 aarch64-linux-gnu-size -A "$BIN" | awk 'NR > 2 && $2 > 4096 { printf "  %-22s %10d\n", $1, $2 }'
 echo
 breakdown() {
-    CARGO_TARGET_DIR=target/size-check CARGO_PROFILE_RELEASE_STRIP=none \
-        cargo build --release --locked --target "$TARGET" "$@" >&2
-    FULL=target/size-check/$TARGET/release/tollgate
+    if [ -z "$FULL" ]; then
+        CARGO_TARGET_DIR=target/size-check CARGO_PROFILE_RELEASE_STRIP=none \
+            cargo build --release --locked --target "$TARGET" "$@" >&2
+        FULL=target/size-check/$TARGET/release/tollgate
+    fi
     aarch64-linux-gnu-nm --size-sort -S -C "$FULL" | python3 -c '
 import re, sys
 by_crate, symbols = {}, []
