@@ -26,28 +26,22 @@ SECONDS_LOAD="${PGO_SECONDS:-6}"
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+# shellcheck source=bench/peers.sh
+. bench/peers.sh
 apt_install nginx wrk curl python3 nghttp2-client
 OUT="$(mktemp -d /tmp/tollgate-pgo-train.XXXXXX)"
 trap 'stop_all; [ "${PGO_KEEP:-0}" = 1 ] || rm -rf "$OUT"' EXIT
 trap 'exit 130' INT TERM
 
-# The servers: nginx answering HTTP/1.1 on one port and h2c (prior knowledge) on another.
+# The servers: nginx answering HTTP/1.1 on one port and h2c (prior knowledge) on another, set
+# up like the benchmark's backend (bench/peers.sh).
 H1_PORT="$(free_port)" H2_PORT="$(free_port)" PORT="$(free_port)"
-mkdir -p "$OUT/tmp"
-cat >"$OUT/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-$( [ "$(id -u)" -eq 0 ] && echo "user root;" )
-pid $OUT/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $OUT/tmp/body;
-    proxy_temp_path $OUT/tmp/proxy;
-    fastcgi_temp_path $OUT/tmp/fastcgi;
-    uwsgi_temp_path $OUT/tmp/uwsgi;
-    scgi_temp_path $OUT/tmp/scgi;
-    keepalive_requests 1000000;
+{
+    nginx_common "$OUT"
+    echo "http {"
+    echo "    access_log off;"
+    nginx_temp_paths "$OUT"
+    cat <<EOF
     server {
         listen 127.0.0.1:$H1_PORT;
         listen 127.0.0.1:$H2_PORT http2;
@@ -58,6 +52,7 @@ http {
     }
 }
 EOF
+} >"$OUT/nginx.conf"
 nginx -p "$OUT" -c "$OUT/nginx.conf" -e "$OUT/error.log" >/dev/null 2>&1 &
 started $!
 wait_http_ok "$H1_PORT" $! || die "training backend (nginx) did not start: $(cat "$OUT/error.log")"
