@@ -143,7 +143,8 @@ tree_cpu_ticks() {
     echo "$user $sys"
 }
 
-# Busy and total jiffies of one CPU, from /proc/stat.
+# Busy, total and stolen jiffies of one CPU, from /proc/stat. Stolen time (the hypervisor ran
+# another guest on this vCPU) is outside the total: it is time the CPU did not have at all.
 cpu_jiffies() {
-    awk -v c="cpu$1" '$1 == c { busy = $2 + $3 + $4 + $7 + $8; total = busy + $5 + $6; print busy, total }' /proc/stat
+    awk -v c="cpu$1" '$1 == c { busy = $2 + $3 + $4 + $7 + $8; total = busy + $5 + $6; print busy, total, $9 }' /proc/stat
 }

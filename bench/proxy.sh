@@ -72,7 +72,7 @@ case " $PEERS " in *" traefik "*) TRAEFIK="$(find_traefik)" ;; esac
 OUT="${BENCH_OUT:-$BENCH_DIR/out/proxy-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.tsv"
-printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\n' >"$RESULTS"
+printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\tproxy_core_steal_pct\n' >"$RESULTS"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -122,8 +122,9 @@ measure() {
     lc="$(first_cpu "$LOAD_CPUS")"
     p0="$(cpu_jiffies "$pc")"
     l0="$(cpu_jiffies "$lc")"
-    timeout $((DURATION + 30)) taskset -c "$LOAD_CPUS" \
-        wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency "$url" >"$dir/wrk.txt"
+    WRK_HISTOGRAM="$dir/latency.tsv" timeout $((DURATION + 30)) taskset -c "$LOAD_CPUS" \
+        wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency -s "$BENCH_DIR/latency.lua" \
+        "$url" >"$dir/wrk.txt"
     p1="$(cpu_jiffies "$pc")"
     l1="$(cpu_jiffies "$lc")"
     local cpu_ticks=0 sys_ticks=0 hwm=0 log_lines="-" u0 s0 u1 s1
@@ -140,9 +141,10 @@ measure() {
             log_lines=0
         fi
     fi
-    local busy_p busy_l
-    busy_p="$(echo "$p0 $p1" | awk '{ t = $4 - $2; printf "%.0f", t ? 100 * ($3 - $1) / t : 0 }')"
-    busy_l="$(echo "$l0 $l1" | awk '{ t = $4 - $2; printf "%.0f", t ? 100 * ($3 - $1) / t : 0 }')"
+    local busy_p busy_l steal_p
+    busy_p="$(echo "$p0 $p1" | awk '{ t = $5 - $2; printf "%.0f", t ? 100 * ($4 - $1) / t : 0 }')"
+    busy_l="$(echo "$l0 $l1" | awk '{ t = $5 - $2; printf "%.0f", t ? 100 * ($4 - $1) / t : 0 }')"
+    steal_p="$(echo "$p0 $p1" | awk '{ s = $6 - $3; t = $5 - $2 + s; printf "%.1f", t ? 100 * s / t : 0 }')"
     local requests rps p50 p99 errors non2xx cpu_us sys_pct
     requests="$(awk '/requests in/ { print $1 }' "$dir/wrk.txt")"
     rps="$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.txt")"
@@ -155,10 +157,10 @@ measure() {
     # The kernel's share tells whether a gap is in the proxy's own code or in its syscalls.
     sys_pct="$(awk -v s="$sys_ticks" -v t="$cpu_ticks" 'BEGIN { printf "%.0f", t ? 100 * s / t : 0 }')"
     [ -n "$pid" ] || { cpu_us="-"; sys_pct="-"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "${rps:-0}" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "${rps:-0}" \
         "$p50" "$p99" "$hwm" "$cpu_us" "${requests:-0}" "${errors:-0}" "${non2xx:-0}" \
-        "$log_lines" "$busy_p" "$busy_l" "$sys_pct" >>"$RESULTS"
-    log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req (${sys_pct}% in the kernel), access-log lines ${log_lines}, busy proxy core ${busy_p}% load core ${busy_l}%"
+        "$log_lines" "$busy_p" "$busy_l" "$sys_pct" "$steal_p" >>"$RESULTS"
+    log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req (${sys_pct}% in the kernel), access-log lines ${log_lines}, busy proxy core ${busy_p}% (stolen ${steal_p}%) load core ${busy_l}%"
 }
 
 start_backend

@@ -4,11 +4,18 @@
 Per peer: the median over rounds of req/s, p50, p99 and CPU time per request; the largest peak
 RSS of any round; errors and non-2xx summed; the ratios to nginx. Also, for each tollgate build,
 the ratios to nginx paired by round: the peers of one round run one after the other, so a ratio
-within a round is not moved by the machine's drift between rounds as the medians are. Only the
-standard library.
+within a round is not moved by the machine's drift between rounds as the medians are.
+
+Where the rounds left wrk's latency histograms (bench/latency.lua, `NAME/roundN/latency.tsv`
+beside results.tsv), each peer's rounds are also pooled into one distribution: its percentiles
+are those of every request the peer answered in the run. A p99 taken per round sits where the
+body of the distribution meets the stalls of a shared machine, so it jumps from round to round;
+the pooled one weighs each round by its requests and each stall by the requests it held up.
+Only the standard library.
 """
 
 import csv
+import os
 import statistics
 import sys
 
@@ -41,7 +48,47 @@ def paired(rows, name, peer, field):
     return [r[name] / r[peer] for r in by_round.values() if r.get(name) and r.get(peer)]
 
 
-def summarise(rows):
+def read_histogram(path):
+    """wrk's latency histogram as {microseconds: count}; None when the round left none."""
+    try:
+        with open(path) as f:
+            counts = {}
+            for line in f:
+                value, count = line.split()
+                counts[int(value)] = counts.get(int(value), 0) + int(count)
+            return counts or None
+    except (OSError, ValueError):
+        return None
+
+
+def pooled_histogram(out_dir, name, runs):
+    """All rounds of one peer merged; None unless every round left a histogram."""
+    merged = {}
+    for run in runs:
+        counts = read_histogram(os.path.join(out_dir, name, f"round{run['round']}", "latency.tsv"))
+        if counts is None:
+            return None
+        for value, count in counts.items():
+            merged[value] = merged.get(value, 0) + count
+    return merged
+
+
+def percentile_ms(counts, p):
+    """The p-th percentile of a histogram, ranked as wrk ranks it, in milliseconds."""
+    total = sum(counts.values())
+    rank = int(p / 100 * total + 0.5)
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value / 1000
+    return max(counts) / 1000
+
+
+POOLED = (50, 90, 99, 99.9)
+
+
+def summarise(rows, out_dir):
     by_name = {}
     for row in rows:
         by_name.setdefault(row["name"], []).append(row)
@@ -62,7 +109,13 @@ def summarise(rows):
             "load_busy": median(number(r["load_core_busy"]) for r in runs),
             # Older result files have no kernel share.
             "sys_pct": median(number(r.get("cpu_sys_pct")) for r in runs),
+            "steal_pct": median(number(r.get("proxy_core_steal_pct")) for r in runs),
         }
+        counts = pooled_histogram(out_dir, name, runs)
+        summary[name]["pooled"] = (
+            {p: percentile_ms(counts, p) for p in POOLED} | {"max": max(counts) / 1000}
+            if counts else None
+        )
     return summary
 
 
@@ -76,7 +129,7 @@ def ratio(a, b):
 
 def main():
     rows = read_rows(sys.argv[1])
-    summary = summarise(rows)
+    summary = summarise(rows, os.path.dirname(os.path.abspath(sys.argv[1])))
     names = [n for n in summary if n not in PEER_ORDER] + [n for n in PEER_ORDER if n in summary]
     nginx = summary.get("nginx", {})
     print("| proxy | req/s | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | kernel % | req/s vs nginx | p99 vs nginx | RSS vs nginx |")
@@ -94,6 +147,23 @@ def main():
             f"| {fmt(None if direct else ratio(s['rss_kib'], nginx.get('rss_kib')), '.2f')} |"
         )
     print()
+    pooled_names = [n for n in names if summary[n]["pooled"]]
+    if pooled_names:
+        print("Latency pooled over all rounds (every request of the run, ms):")
+        print()
+        print("| proxy | " + " | ".join(f"p{p:g}" for p in POOLED) + " | max | p99 vs nginx |")
+        print("| --- |" + " ---: |" * (len(POOLED) + 2))
+        base = (summary.get("nginx", {}).get("pooled") or {}).get(99)
+        for name in pooled_names:
+            pct = summary[name]["pooled"]
+            print(f"| {LABELS.get(name, name)} | " + " | ".join(f"{pct[p]:.2f}" for p in POOLED)
+                  + f" | {pct['max']:.1f} | "
+                  + f"{fmt(None if name == 'direct' else ratio(pct[99], base), '.2f')} |")
+        print()
+    steal = [summary[n]["steal_pct"] for n in names if summary[n]["steal_pct"] is not None]
+    if steal and max(steal) >= 1:
+        print(f"NOTE: the hypervisor took up to {max(steal):.1f}% of the proxy core (median per "
+              "peer): those rounds lost time that no proxy could use")
     print("req/s per round: " + "; ".join(
         f"{n} " + ", ".join(fmt(v, ".0f") for v in summary[n]["rps_all"]) for n in names))
     for name in names:
@@ -140,6 +210,10 @@ def main():
                 checks.append(f"req/s >= {peer}: {'yes' if ok else 'NO'}")
         if "nginx" in summary:
             checks.append(f"p99 <= nginx: {'yes' if (s['p99'] or 0) <= (nginx['p99'] or 0) else 'NO'}")
+            if s["pooled"] and nginx.get("pooled"):
+                mine, theirs = s["pooled"][99], nginx["pooled"][99]
+                checks.append(f"pooled p99 <= nginx: {'yes' if mine <= theirs else 'NO'} "
+                              f"({mine / theirs:.2f}x)")
             checks.append(f"RSS <= nginx: {'yes' if s['rss_kib'] <= nginx['rss_kib'] else 'NO'}")
         print(f"budget, {name}: " + "; ".join(checks))
 
