@@ -25,7 +25,7 @@ OUT="${BENCH_OUT:-$BENCH_DIR/out/size-$TARGET-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 RUNNER=()
 if [ "$TARGET" = aarch64-unknown-linux-musl ]; then
-    apt_install gcc-aarch64-linux-gnu qemu-user-static
+    apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
     RUNNER=(qemu-aarch64-static)
 fi
 rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET"

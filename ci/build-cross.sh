@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 . ci/deps.sh
 
 TARGET=aarch64-unknown-linux-musl
-apt_install gcc-aarch64-linux-gnu qemu-user-static
+apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET" >&2
 
 cargo build --release --locked --target "$TARGET" "$@" >&2

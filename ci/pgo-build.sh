@@ -35,7 +35,9 @@ fi
 case "$TARGET" in
     x86_64-unknown-linux-musl) RUNNER=() ;;
     aarch64-unknown-linux-musl)
-        apt_install gcc-aarch64-linux-gnu qemu-user-static
+        # The C parts (mimalloc, ring) need aarch64 libc headers: only a Recommends of the
+        # cross compiler, which apt_install does not take.
+        apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
         RUNNER=(qemu-aarch64-static)
         ;;
     *)
