@@ -10,11 +10,13 @@ apt_install() {
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    # apt's progress goes to stderr: scripts that print a path on stdout (ci/pgo-build.sh)
+    # are read by their callers.
     if [ "$APT_UPDATED" -eq 0 ]; then
-        $sudo apt-get update -q
+        $sudo apt-get update -q >&2
         APT_UPDATED=1
     fi
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 }
 
 ensure_debian_packages() {
