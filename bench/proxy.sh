@@ -14,6 +14,11 @@
 # VmHWM of the proxy's processes summed, over the rounds), proxy CPU time per request (steadier
 # than req/s when other work shares the machine), and the ratios to nginx.
 #
+# Then, on the same proxy process, a paced run: the same connections, each waiting a random
+# time before each request (bench/latency.lua), so that every peer is offered about PACED_RATE
+# requests a second. Its p50 and p99 compare latency at equal load; the full-speed run's
+# latency also holds the queueing in wrk and the backend, which grows with the proxy's rate.
+#
 # usage: bench/proxy.sh [--tollgate NAME=BINARY]... [--no-build] [--peers "nginx haproxy traefik"]
 #   --peers                 any of nginx, haproxy, traefik and relay (HAProxy relaying TCP without
 #                           parsing HTTP: the most any proxy can reach on this pair of cores)
@@ -22,7 +27,8 @@
 #                           ci/pgo-build.sh) is built and measured as "tollgate"
 # environment: ROUNDS (3) DURATION (10 s) WARMUP (2 s) CONNS (64) PROXY_CPUS (0) LOAD_CPUS (1)
 #              TOLLGATE_WORKERS (1) BENCH_OUT (bench/out/proxy-DATE) PGO (1; 0 builds without
-#              the profile)
+#              the profile) PACED_RATE (30000 req/s; 0 skips the paced run) PACED_DURATION
+#              (DURATION)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +40,8 @@ CONNS="${CONNS:-64}"
 PROXY_CPUS="${PROXY_CPUS:-0}"
 LOAD_CPUS="${LOAD_CPUS:-1}"
 TOLLGATE_WORKERS="${TOLLGATE_WORKERS:-1}"
+PACED_RATE="${PACED_RATE:-30000}"
+PACED_DURATION="${PACED_DURATION:-$DURATION}"
 PEERS="nginx haproxy traefik"
 BUILD=1
 declare -A TOLLGATES=()
@@ -72,7 +80,7 @@ case " $PEERS " in *" traefik "*) TRAEFIK="$(find_traefik)" ;; esac
 OUT="${BENCH_OUT:-$BENCH_DIR/out/proxy-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.tsv"
-printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\tproxy_core_steal_pct\n' >"$RESULTS"
+printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\tproxy_core_steal_pct\tpaced_rps\tpaced_p50_ms\tpaced_p99_ms\n' >"$RESULTS"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -85,6 +93,13 @@ to_ms() {
         n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
         if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
         printf "%.3f", n }'
+}
+
+wrk_rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+
+# One percentile ("50%", "99%") of wrk's --latency output, in milliseconds.
+wrk_percentile_ms() {
+    to_ms "$(awk -v p="$2" '/Latency Distribution/ { d = 1 } d && $1 == p { print $2; exit }' "$1")"
 }
 
 first_cpu() { echo "${1%%[,-]*}"; }
@@ -127,10 +142,24 @@ measure() {
         "$url" >"$dir/wrk.txt"
     p1="$(cpu_jiffies "$pc")"
     l1="$(cpu_jiffies "$lc")"
+    local cpu_after="0 0"
+    [ -n "$pid" ] && cpu_after="$(tree_cpu_ticks "$pid")"
+    local paced_rps="-" paced_p50="-" paced_p99="-"
+    if [ "$PACED_RATE" -gt 0 ]; then
+        # Mean wait per connection between requests for CONNS connections to offer PACED_RATE;
+        # each request's own latency comes on top, so the rate reached is a little lower.
+        WRK_PACE_MS="$(awk -v c="$CONNS" -v r="$PACED_RATE" 'BEGIN { printf "%.3f", c * 1000 / r }')" \
+            WRK_HISTOGRAM="$dir/paced.tsv" timeout $((PACED_DURATION + 30)) taskset -c "$LOAD_CPUS" \
+            wrk -t1 -c"$CONNS" -d"${PACED_DURATION}s" --timeout 5s --latency \
+            -s "$BENCH_DIR/latency.lua" "$url" >"$dir/wrk-paced.txt"
+        paced_rps="$(wrk_rps "$dir/wrk-paced.txt")"
+        paced_p50="$(wrk_percentile_ms "$dir/wrk-paced.txt" 50%)"
+        paced_p99="$(wrk_percentile_ms "$dir/wrk-paced.txt" 99%)"
+    fi
     local cpu_ticks=0 sys_ticks=0 hwm=0 log_lines="-" u0 s0 u1 s1
     if [ -n "$pid" ]; then
         read -r u0 s0 <<<"$cpu_before"
-        read -r u1 s1 <<<"$(tree_cpu_ticks "$pid")"
+        read -r u1 s1 <<<"$cpu_after"
         sys_ticks=$((s1 - s0))
         cpu_ticks=$((u1 - u0 + sys_ticks))
         hwm="$(tree_status_kib "$pid" VmHWM)"
@@ -147,9 +176,9 @@ measure() {
     steal_p="$(echo "$p0 $p1" | awk '{ s = $6 - $3; t = $5 - $2 + s; printf "%.1f", t ? 100 * s / t : 0 }')"
     local requests rps p50 p99 errors non2xx cpu_us sys_pct
     requests="$(awk '/requests in/ { print $1 }' "$dir/wrk.txt")"
-    rps="$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.txt")"
-    p50="$(to_ms "$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' "$dir/wrk.txt")")"
-    p99="$(to_ms "$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$dir/wrk.txt")")"
+    rps="$(wrk_rps "$dir/wrk.txt")"
+    p50="$(wrk_percentile_ms "$dir/wrk.txt" 50%)"
+    p99="$(wrk_percentile_ms "$dir/wrk.txt" 99%)"
     errors="$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$dir/wrk.txt")"
     non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$dir/wrk.txt")"
     cpu_us="$(awk -v t="$cpu_ticks" -v hz="$(getconf CLK_TCK)" -v n="${requests:-0}" \
@@ -157,10 +186,11 @@ measure() {
     # The kernel's share tells whether a gap is in the proxy's own code or in its syscalls.
     sys_pct="$(awk -v s="$sys_ticks" -v t="$cpu_ticks" 'BEGIN { printf "%.0f", t ? 100 * s / t : 0 }')"
     [ -n "$pid" ] || { cpu_us="-"; sys_pct="-"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "${rps:-0}" \
-        "$p50" "$p99" "$hwm" "$cpu_us" "${requests:-0}" "${errors:-0}" "${non2xx:-0}" \
-        "$log_lines" "$busy_p" "$busy_l" "$sys_pct" "$steal_p" >>"$RESULTS"
-    log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req (${sys_pct}% in the kernel), access-log lines ${log_lines}, busy proxy core ${busy_p}% (stolen ${steal_p}%) load core ${busy_l}%"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" \
+        "${rps:-0}" "$p50" "$p99" "$hwm" "$cpu_us" "${requests:-0}" "${errors:-0}" "${non2xx:-0}" \
+        "$log_lines" "$busy_p" "$busy_l" "$sys_pct" "$steal_p" "${paced_rps:--}" "$paced_p50" \
+        "$paced_p99" >>"$RESULTS"
+    log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req (${sys_pct}% in the kernel), access-log lines ${log_lines}, busy proxy core ${busy_p}% (stolen ${steal_p}%) load core ${busy_l}%; paced: ${paced_rps} req/s, p50 ${paced_p50} ms, p99 ${paced_p99} ms"
 }
 
 start_backend

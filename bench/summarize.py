@@ -11,7 +11,9 @@ beside results.tsv), each peer's rounds are also pooled into one distribution: i
 are those of every request the peer answered in the run. A p99 taken per round sits where the
 body of the distribution meets the stalls of a shared machine, so it jumps from round to round;
 the pooled one weighs each round by its requests and each stall by the requests it held up.
-Only the standard library.
+Where the rounds also ran paced (bench/proxy.sh's PACED_RATE: every peer offered about the same
+rate), a second table gives the latency at that equal load, median of rounds, pooled and paired
+by round. Only the standard library.
 """
 
 import csv
@@ -61,11 +63,11 @@ def read_histogram(path):
         return None
 
 
-def pooled_histogram(out_dir, name, runs):
+def pooled_histogram(out_dir, name, runs, file="latency.tsv"):
     """All rounds of one peer merged; None unless every round left a histogram."""
     merged = {}
     for run in runs:
-        counts = read_histogram(os.path.join(out_dir, name, f"round{run['round']}", "latency.tsv"))
+        counts = read_histogram(os.path.join(out_dir, name, f"round{run['round']}", file))
         if counts is None:
             return None
         for value, count in counts.items():
@@ -111,12 +113,21 @@ def summarise(rows, out_dir):
             "sys_pct": median(number(r.get("cpu_sys_pct")) for r in runs),
             "steal_pct": median(number(r.get("proxy_core_steal_pct")) for r in runs),
         }
-        counts = pooled_histogram(out_dir, name, runs)
-        summary[name]["pooled"] = (
-            {p: percentile_ms(counts, p) for p in POOLED} | {"max": max(counts) / 1000}
-            if counts else None
-        )
+        summary[name]["pooled"] = pooled_percentiles(pooled_histogram(out_dir, name, runs))
+        # Older result files have no paced run.
+        summary[name]["paced"] = {
+            "rps": median(number(r.get("paced_rps")) for r in runs),
+            "p50": median(number(r.get("paced_p50_ms")) for r in runs),
+            "p99": median(number(r.get("paced_p99_ms")) for r in runs),
+            "pooled": pooled_percentiles(pooled_histogram(out_dir, name, runs, "paced.tsv")),
+        }
     return summary
+
+
+def pooled_percentiles(counts):
+    if not counts:
+        return None
+    return {p: percentile_ms(counts, p) for p in POOLED} | {"max": max(counts) / 1000}
 
 
 def fmt(value, spec, none="-"):
@@ -125,6 +136,27 @@ def fmt(value, spec, none="-"):
 
 def ratio(a, b):
     return None if a is None or not b else a / b
+
+
+def print_paced(summary, names):
+    """The latency table of the paced runs, where every peer was offered about the same rate."""
+    base = summary.get("nginx", {}).get("paced", {})
+    print("Latency at equal load (paced run; medians of rounds, then pooled over all rounds, ms):")
+    print()
+    print("| proxy | req/s | p50 | p99 | pooled p50 | pooled p99 | pooled p99.9 | p99 vs nginx "
+          "| pooled p99 vs nginx |")
+    print("| --- |" + " ---: |" * 8)
+    for name in names:
+        s = summary[name]["paced"]
+        pooled = s["pooled"] or {}
+        mine = name != "direct"
+        base_pooled = (base.get("pooled") or {}).get(99)
+        print(f"| {LABELS.get(name, name)} | {fmt(s['rps'], ',.0f')} | {fmt(s['p50'], '.3f')} "
+              f"| {fmt(s['p99'], '.3f')} | {fmt(pooled.get(50), '.3f')} | {fmt(pooled.get(99), '.3f')} "
+              f"| {fmt(pooled.get(99.9), '.3f')} "
+              f"| {fmt(ratio(s['p99'], base.get('p99')) if mine else None, '.2f')} "
+              f"| {fmt(ratio(pooled.get(99), base_pooled) if mine else None, '.2f')} |")
+    print()
 
 
 def main():
@@ -160,6 +192,9 @@ def main():
                   + f" | {pct['max']:.1f} | "
                   + f"{fmt(None if name == 'direct' else ratio(pct[99], base), '.2f')} |")
         print()
+    paced_names = [n for n in names if summary[n]["paced"]["p99"] is not None]
+    if paced_names:
+        print_paced(summary, paced_names)
     steal = [summary[n]["steal_pct"] for n in names if summary[n]["steal_pct"] is not None]
     if steal and max(steal) >= 1:
         print(f"NOTE: the hypervisor took up to {max(steal):.1f}% of the proxy core (median per "
@@ -193,6 +228,10 @@ def main():
             rps = paired(rows, name, "nginx", "rps")
             p99 = paired(rows, name, "nginx", "p99_ms")
             cpu = paired(rows, name, "nginx", "cpu_us_per_req")
+            paced = paired(rows, name, "nginx", "paced_p99_ms") if "paced_p99_ms" in rows[0] else []
+            if paced:
+                print(f"paired by round, {name} / nginx at equal load: p99 {median(paced):.2f} "
+                      f"(at or below in {sum(r <= 1 for r in paced)} of {len(paced)} rounds)")
             if rps:
                 print(
                     f"paired by round, {name} / nginx: req/s {median(rps):.2f} "
@@ -213,6 +252,10 @@ def main():
             if s["pooled"] and nginx.get("pooled"):
                 mine, theirs = s["pooled"][99], nginx["pooled"][99]
                 checks.append(f"pooled p99 <= nginx: {'yes' if mine <= theirs else 'NO'} "
+                              f"({mine / theirs:.2f}x)")
+            mine, theirs = s["paced"]["p99"], nginx["paced"]["p99"]
+            if mine is not None and theirs:
+                checks.append(f"p99 at equal load <= nginx: {'yes' if mine <= theirs else 'NO'} "
                               f"({mine / theirs:.2f}x)")
             checks.append(f"RSS <= nginx: {'yes' if s['rss_kib'] <= nginx['rss_kib'] else 'NO'}")
         print(f"budget, {name}: " + "; ".join(checks))
