@@ -41,10 +41,9 @@ const LINGER: Duration = Duration::from_millis(20);
 /// A batch this big is written at once, lingering or not. The write(2) copies the batch into
 /// the page cache on whatever core the writer runs, and on a one-core board (or a proxy pinned
 /// to one core) the workers wait that long: at 80,000 requests a second a 20 ms batch is ~250 KB,
-/// which stalled every request in flight and pushed the workers' data out of the cache. Cut at
-/// 32 KB (~2 ms at that rate), the p99 at equal load went from 1.02x nginx's to 0.93x and CPU
-/// per request fell by a tenth (docs/PERFORMANCE.md, "The access log's write"). A quiet proxy
-/// still writes at most once per LINGER.
+/// which stalled every request in flight. Cut at 32 KB (~2 ms at that rate), the p99 at equal
+/// load went from 1.02x nginx's to 0.93x (docs/PERFORMANCE.md, "The access log's write"). A
+/// quiet proxy still writes at most once per LINGER.
 const FLUSH_BYTES: usize = 32 * 1024;
 
 /// A request/response header as the proxy saw it.
