@@ -46,7 +46,8 @@ def paired(rows, name, peer, field):
     """`name`'s `field` over `peer`'s, in each round both ran."""
     by_round = {}
     for row in rows:
-        by_round.setdefault(row["round"], {})[row["name"]] = number(row[field])
+        # Older result files lack the newer columns: those rounds pair nothing.
+        by_round.setdefault(row["round"], {})[row["name"]] = number(row.get(field))
     return [r[name] / r[peer] for r in by_round.values() if r.get(name) and r.get(peer)]
 
 
@@ -228,7 +229,7 @@ def main():
             rps = paired(rows, name, "nginx", "rps")
             p99 = paired(rows, name, "nginx", "p99_ms")
             cpu = paired(rows, name, "nginx", "cpu_us_per_req")
-            paced = paired(rows, name, "nginx", "paced_p99_ms") if "paced_p99_ms" in rows[0] else []
+            paced = paired(rows, name, "nginx", "paced_p99_ms")
             if paced:
                 print(f"paired by round, {name} / nginx at equal load: p99 {median(paced):.2f} "
                       f"(at or below in {sum(r <= 1 for r in paced)} of {len(paced)} rounds)")

@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -371,10 +371,7 @@ fn run(queue: Arc<Queue>, mut sink: Sink) {
             if left.is_zero() {
                 break;
             }
-            batch = queue
-                .wake
-                .wait_timeout(batch, left)
-                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
+            batch = queue.wake.wait_timeout(batch, left).unwrap_or_else(PoisonError::into_inner).0;
         }
         std::mem::swap(&mut batch.buf, &mut writing);
         let lines = std::mem::take(&mut batch.lines);
