@@ -14,10 +14,10 @@
 # VmHWM of the proxy's processes summed, over the rounds), proxy CPU time per request (steadier
 # than req/s when other work shares the machine), and the ratios to nginx.
 #
-# Then, on the same proxy process, a paced run: the same connections, each waiting a random
-# time before each request (bench/latency.lua), so that every peer is offered about PACED_RATE
-# requests a second. Its p50 and p99 compare latency at equal load; the full-speed run's
-# latency also holds the queueing in wrk and the backend, which grows with the proxy's rate.
+# Then, on the same proxy process, a paced run: the same connections sending on a schedule of
+# PACED_RATE requests a second (bench/latency.lua), so that every peer is offered the same load.
+# Its p50 and p99 compare latency at equal load; the full-speed run's latency also holds the
+# queueing in wrk and the backend, which grows with the proxy's rate.
 #
 # usage: bench/proxy.sh [--tollgate NAME=BINARY]... [--no-build] [--peers "nginx haproxy traefik"]
 #   --peers                 any of nginx, haproxy, traefik and relay (HAProxy relaying TCP without
@@ -146,10 +146,8 @@ measure() {
     [ -n "$pid" ] && cpu_after="$(tree_cpu_ticks "$pid")"
     local paced_rps="-" paced_p50="-" paced_p99="-"
     if [ "$PACED_RATE" -gt 0 ]; then
-        # Mean wait per connection between requests for CONNS connections to offer PACED_RATE;
-        # each request's own latency comes on top, so the rate reached is a little lower.
-        WRK_PACE_MS="$(awk -v c="$CONNS" -v r="$PACED_RATE" 'BEGIN { printf "%.3f", c * 1000 / r }')" \
-            WRK_HISTOGRAM="$dir/paced.tsv" timeout $((PACED_DURATION + 30)) taskset -c "$LOAD_CPUS" \
+        WRK_RATE="$PACED_RATE" WRK_HISTOGRAM="$dir/paced.tsv" \
+            timeout $((PACED_DURATION + 30)) taskset -c "$LOAD_CPUS" \
             wrk -t1 -c"$CONNS" -d"${PACED_DURATION}s" --timeout 5s --latency \
             -s "$BENCH_DIR/latency.lua" "$url" >"$dir/wrk-paced.txt"
         paced_rps="$(wrk_rps "$dir/wrk-paced.txt")"

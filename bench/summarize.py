@@ -11,8 +11,8 @@ beside results.tsv), each peer's rounds are also pooled into one distribution: i
 are those of every request the peer answered in the run. A p99 taken per round sits where the
 body of the distribution meets the stalls of a shared machine, so it jumps from round to round;
 the pooled one weighs each round by its requests and each stall by the requests it held up.
-Where the rounds also ran paced (bench/proxy.sh's PACED_RATE: every peer offered about the same
-rate), a second table gives the latency at that equal load, median of rounds, pooled and paired
+Where the rounds also ran paced (bench/proxy.sh's PACED_RATE: every peer offered the same rate),
+a third table gives the latency at that equal load, median of rounds, pooled and paired
 by round. Only the standard library.
 """
 
@@ -140,7 +140,7 @@ def ratio(a, b):
 
 
 def print_paced(summary, names):
-    """The latency table of the paced runs, where every peer was offered about the same rate."""
+    """The latency table of the paced runs, where every peer was offered the same rate."""
     base = summary.get("nginx", {}).get("paced", {})
     print("Latency at equal load (paced run; medians of rounds, then pooled over all rounds, ms):")
     print()
@@ -218,6 +218,15 @@ def main():
         if name not in ("direct", "relay") and busy is not None and busy >= 95:
             print(f"WARNING: {name}: the load core was {busy:.0f}% busy (wrk, the backend and any "
                   "other work there): this peer's rate may have been limited by it")
+    # The paced rate is the same for every peer; one that answered fewer did not take it, and
+    # its latency there is not at an equal load.
+    offered = max((summary[n]["paced"]["rps"] or 0) for n in names)
+    for name in names:
+        rps = summary[name]["paced"]["rps"]
+        if rps is not None and rps < 0.98 * offered:
+            print(f"WARNING: {name}: {rps:,.0f} req/s in the paced run against {offered:,.0f} for "
+                  "another peer: it could not take the rate, so its latency there is not at an "
+                  "equal load")
     tollgates = [n for n in names if n not in PEER_ORDER]
     for name in tollgates:
         lines = summary[name]["log_lines"]
