@@ -6,16 +6,16 @@
 -- percentiles. No request() or response() hook: wrk keeps its fast path that sends the same
 -- prepared request.
 --
--- With WRK_RATE set (requests a second), requests leave on a schedule at that rate: each
--- finished request takes the next departure time, and its connection waits until then. Gaps
--- between departures are drawn as in a Poisson process (exponential, mean 1 / WRK_RATE), so
--- arrivals neither march in step nor depend on how fast the proxy answers: every peer gets the
--- same offered rate, as long as it can take it with the connections wrk holds. At full speed a
--- faster proxy also meets more queueing in wrk and the backend on the shared load core, and its
--- latency says as much about them as about itself; at the same rate the latencies compare the
--- proxies. A proxy that stalls falls behind the schedule, and the requests it owes then leave
--- at once, as real traffic would keep coming. wrk starts a request's clock when it writes it,
--- after the wait, so the wait is not latency.
+-- With WRK_RATE set (requests a second for each wrk thread; bench/proxy.sh runs one), requests
+-- leave on a schedule at that rate: each finished request takes the next departure time, and
+-- its connection waits until then. Gaps between departures are drawn as in a Poisson process
+-- (exponential, mean 1 / WRK_RATE), so arrivals neither march in step nor depend on how fast
+-- the proxy answers: every peer gets the same offered rate, as long as it can take it with the
+-- connections wrk holds. At full speed a faster proxy also meets more queueing in wrk and the
+-- backend on the shared load core, and its latency says as much about them as about itself; at
+-- the same rate the latencies compare the proxies. A proxy that stalls falls behind the
+-- schedule, and the requests it owes then leave at once, as real traffic would keep coming.
+-- wrk starts a request's clock when it writes it, after the wait, so the wait is not latency.
 
 local rate = tonumber(os.getenv("WRK_RATE") or "")
 
