@@ -81,7 +81,7 @@ for name in "${TOLLGATE_NAMES[@]}" $PEERS; do
     pids="$(tree_pids "$pid" | paste -sd, -)"
     before="$(out_segs)"
     # With -p, perf counts those processes for as long as the command (wrk) runs.
-    perf stat -x '	' -e 'syscalls:sys_enter_*' -p "$pids" -o "$dir/perf.tsv" -- \
+    perf stat -x $'\t' -e 'syscalls:sys_enter_*' -p "$pids" -o "$dir/perf.tsv" -- \
         timeout $((DURATION + 30)) taskset -c "$LOAD_CPUS" \
         wrk -t1 -c"$CONNS" -d"${DURATION}s" "$url" >"$dir/wrk.txt"
     after="$(out_segs)"
