@@ -80,7 +80,7 @@ case " $PEERS " in *" traefik "*) TRAEFIK="$(find_traefik)" ;; esac
 OUT="${BENCH_OUT:-$BENCH_DIR/out/proxy-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.tsv"
-printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\tproxy_core_steal_pct\tpaced_rps\tpaced_p50_ms\tpaced_p99_ms\n' >"$RESULTS"
+printf 'round\tname\trps\tp50_ms\tp99_ms\tpeak_rss_kib\tcpu_us_per_req\trequests\terrors\tnon2xx\tlog_lines\tproxy_core_busy\tload_core_busy\tcpu_sys_pct\tproxy_core_steal_pct\tpaced_rps\tpaced_p50_ms\tpaced_p99_ms\tpaced_rate\n' >"$RESULTS"
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
@@ -184,10 +184,10 @@ measure() {
     # The kernel's share tells whether a gap is in the proxy's own code or in its syscalls.
     sys_pct="$(awk -v s="$sys_ticks" -v t="$cpu_ticks" 'BEGIN { printf "%.0f", t ? 100 * s / t : 0 }')"
     [ -n "$pid" ] || { cpu_us="-"; sys_pct="-"; }
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" \
         "${rps:-0}" "$p50" "$p99" "$hwm" "$cpu_us" "${requests:-0}" "${errors:-0}" "${non2xx:-0}" \
         "$log_lines" "$busy_p" "$busy_l" "$sys_pct" "$steal_p" "${paced_rps:--}" "$paced_p50" \
-        "$paced_p99" >>"$RESULTS"
+        "$paced_p99" "$PACED_RATE" >>"$RESULTS"
     log "round $round $name: ${rps:-0} req/s, p50 ${p50} ms, p99 ${p99} ms, peak RSS ${hwm} KiB, ${cpu_us} CPU us/req (${sys_pct}% in the kernel), access-log lines ${log_lines}, busy proxy core ${busy_p}% (stolen ${steal_p}%) load core ${busy_l}%; paced: ${paced_rps} req/s, p50 ${paced_p50} ms, p99 ${paced_p99} ms"
 }
 

@@ -139,10 +139,12 @@ def ratio(a, b):
     return None if a is None or not b else a / b
 
 
-def print_paced(summary, names):
+def print_paced(summary, names, rate):
     """The latency table of the paced runs, where every peer was offered the same rate."""
     base = summary.get("nginx", {}).get("paced", {})
-    print("Latency at equal load (paced run; medians of rounds, then pooled over all rounds, ms):")
+    offered = f"{rate:,.0f} requests a second offered; " if rate else ""
+    print(f"Latency at equal load (paced run, {offered}medians of rounds, then pooled over all "
+          "rounds, ms):")
     print()
     print("| proxy | req/s | p50 | p99 | pooled p50 | pooled p99 | pooled p99.9 | p99 vs nginx "
           "| pooled p99 vs nginx |")
@@ -195,7 +197,8 @@ def main():
         print()
     paced_names = [n for n in names if summary[n]["paced"]["p99"] is not None]
     if paced_names:
-        print_paced(summary, paced_names)
+        # Older result files do not name the rate.
+        print_paced(summary, paced_names, median(number(r.get("paced_rate")) for r in rows))
     steal = [summary[n]["steal_pct"] for n in names if summary[n]["steal_pct"] is not None]
     if steal and max(steal) >= 1:
         print(f"NOTE: the hypervisor took up to {max(steal):.1f}% of the proxy core (median per "
