@@ -92,6 +92,47 @@ built_tollgate() {
     fi
 }
 
+# The command line of bench/proxy.sh and bench/syscalls.sh: `--tollgate NAME=BINARY` (repeatable)
+# fills TOLLGATES (name to binary) and TOLLGATE_NAMES (in the order given), `--no-build` clears
+# BUILD, `--peers` sets PEERS (the caller sets its default first), `--help` prints the script's
+# header comment.
+declare -A TOLLGATES=()
+TOLLGATE_NAMES=()
+BUILD=1
+parse_proxy_args() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --tollgate)
+                if [ $# -lt 2 ] || [[ "$2" != *=* ]]; then die "--tollgate wants NAME=BINARY"; fi
+                TOLLGATES["${2%%=*}"]="${2#*=}"
+                TOLLGATE_NAMES+=("${2%%=*}")
+                shift 2
+                ;;
+            --no-build) BUILD=0; shift ;;
+            --peers) PEERS="$2"; shift 2 ;;
+            -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+            *) die "unknown argument: $1 (see --help)" ;;
+        esac
+    done
+}
+
+# Without --tollgate, the shipping build as "tollgate": built now, or with --no-build the one
+# built before. Every binary to measure must be there.
+resolve_tollgates() {
+    local name
+    if [ ${#TOLLGATE_NAMES[@]} -eq 0 ]; then
+        if [ "$BUILD" -eq 1 ]; then
+            TOLLGATES[tollgate]="$(build_tollgate)"
+        else
+            TOLLGATES[tollgate]="$(built_tollgate)"
+        fi
+        TOLLGATE_NAMES=(tollgate)
+    fi
+    for name in "${TOLLGATE_NAMES[@]}"; do
+        [ -x "${TOLLGATES[$name]}" ] || die "no tollgate binary at ${TOLLGATES[$name]}"
+    done
+}
+
 # A loopback port the kernel says is free now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -43,37 +43,10 @@ TOLLGATE_WORKERS="${TOLLGATE_WORKERS:-1}"
 PACED_RATE="${PACED_RATE:-30000}"
 PACED_DURATION="${PACED_DURATION:-$DURATION}"
 PEERS="nginx haproxy traefik"
-BUILD=1
-declare -A TOLLGATES=()
-TOLLGATE_NAMES=()
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --tollgate)
-            if [ $# -lt 2 ] || [[ "$2" != *=* ]]; then die "--tollgate wants NAME=BINARY"; fi
-            TOLLGATES["${2%%=*}"]="${2#*=}"
-            TOLLGATE_NAMES+=("${2%%=*}")
-            shift 2
-            ;;
-        --no-build) BUILD=0; shift ;;
-        --peers) PEERS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $1 (see --help)" ;;
-    esac
-done
+parse_proxy_args "$@"
 
 ensure_bench_tools
-if [ ${#TOLLGATE_NAMES[@]} -eq 0 ]; then
-    if [ "$BUILD" -eq 1 ]; then
-        TOLLGATES[tollgate]="$(build_tollgate)"
-    else
-        TOLLGATES[tollgate]="$(built_tollgate)"
-    fi
-    TOLLGATE_NAMES=(tollgate)
-fi
-for name in "${TOLLGATE_NAMES[@]}"; do
-    [ -x "${TOLLGATES[$name]}" ] || die "no tollgate binary at ${TOLLGATES[$name]}"
-done
+resolve_tollgates
 TRAEFIK=""
 case " $PEERS " in *" traefik "*) TRAEFIK="$(find_traefik)" ;; esac
 

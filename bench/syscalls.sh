@@ -23,34 +23,10 @@ PROXY_CPUS="${PROXY_CPUS:-0}"
 LOAD_CPUS="${LOAD_CPUS:-1}"
 TOLLGATE_WORKERS=1
 PEERS="nginx haproxy"
-BUILD=1
-declare -A TOLLGATES=()
-TOLLGATE_NAMES=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --tollgate)
-            if [ $# -lt 2 ] || [[ "$2" != *=* ]]; then die "--tollgate wants NAME=BINARY"; fi
-            TOLLGATES["${2%%=*}"]="${2#*=}"
-            TOLLGATE_NAMES+=("${2%%=*}")
-            shift 2
-            ;;
-        --no-build) BUILD=0; shift ;;
-        --peers) PEERS="$2"; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument: $1 (see --help)" ;;
-    esac
-done
-
+parse_proxy_args "$@"
 ensure_bench_tools
 apt_install linux-perf
-if [ ${#TOLLGATE_NAMES[@]} -eq 0 ]; then
-    if [ "$BUILD" -eq 1 ]; then
-        TOLLGATES[tollgate]="$(build_tollgate)"
-    else
-        TOLLGATES[tollgate]="$(built_tollgate)"
-    fi
-    TOLLGATE_NAMES=(tollgate)
-fi
+resolve_tollgates
 OUT="${BENCH_OUT:-$BENCH_DIR/out/syscalls-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 trap stop_all EXIT
